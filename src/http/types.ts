@@ -1,0 +1,83 @@
+import type { TransportReason } from '../probes/reasons.js';
+
+/** Request phases, named as blackbox_exporter names them. */
+export const PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Seconds spent in each phase; a phase not reached is 0. */
+export type PhaseTimings = Record<Phase, number>;
+
+/** One certificate as served by the peer, leaf first. */
+export interface ServedCertificate {
+  subject: string;
+  issuer: string;
+  /** notAfter, seconds since the epoch. */
+  notAfter: number;
+  /** Lower-case hex SHA-1 of the DER encoding (the IAM thumbprint format). */
+  sha1: string;
+}
+
+/** What the TLS handshake showed. */
+export interface TlsInfo {
+  /** Certificates in the order the server sent them (leaf first). */
+  chain: ServedCertificate[];
+  /** Earliest notAfter among the served certificates, seconds since the epoch. */
+  earliestNotAfter: number;
+  /**
+   * SHA-1 of the last certificate the server sent: what IAM calls the thumbprint of
+   * the top intermediate CA.
+   */
+  topIntermediateSha1: string;
+}
+
+export interface TimedResponse {
+  status: number;
+  /** Lower-case header names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** A request that got a complete response (any status). */
+export interface FetchSuccess {
+  ok: true;
+  url: string;
+  response: TimedResponse;
+  timings: PhaseTimings;
+  /** Sum of the phases, seconds. */
+  durationSeconds: number;
+  tls?: TlsInfo;
+  /** The remote address actually connected to. */
+  remoteAddress?: string;
+}
+
+/** A request that failed before a complete response was read. */
+export interface FetchFailure {
+  ok: false;
+  url: string;
+  reason: TransportReason;
+  /** Free text for logs and the status API; never contains secrets. */
+  detail: string;
+  timings: PhaseTimings;
+  durationSeconds: number;
+  tls?: TlsInfo;
+  /** Status, when the failure came after the headers (body too large, body timeout). */
+  status?: number;
+}
+
+export type FetchOutcome = FetchSuccess | FetchFailure;
+
+export interface FetchOptions {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  /** Hard limit on the whole request, milliseconds. */
+  timeoutMs: number;
+  /** Bodies larger than this fail with `body_too_large`. */
+  maxBodyBytes: number;
+  /** Extra PEM certificates to trust besides Node's defaults (and NODE_EXTRA_CA_CERTS). */
+  ca?: string;
+  signal?: AbortSignal;
+}
+
+/** The HTTP layer as the probes see it: injectable for tests. */
+export type HttpFetch = (url: string, options: FetchOptions) => Promise<FetchOutcome>;
