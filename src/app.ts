@@ -1,0 +1,197 @@
+/**
+ * The daemon without its I/O edges: it schedules the probes of a configuration, folds
+ * their results into state, metrics and logs, and swaps configurations on reload.
+ * `main.ts` gives it the registry, logger, clock and HTTP layer (DESIGN.md §3.3).
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config, IdpTarget } from './config/load.js';
+import { ConfigError } from './config/load.js';
+import type { HttpFetch } from './http/types.js';
+import { PHASES } from './http/types.js';
+import { applyResult, newIdpState, type IdpState } from './idp-state.js';
+import { createMetrics } from './metrics/metrics.js';
+import { probeIdp } from './probes/idp-probe.js';
+import type { IdpProbeResult } from './probes/types.js';
+import { createScheduler } from './schedule/scheduler.js';
+
+export interface AppDeps {
+  registry: Registry;
+  logger: Logger;
+  http: HttpFetch;
+  /** Wall clock, milliseconds since the epoch. */
+  now: () => number;
+  /** Loads the configuration again, for reloads. */
+  loadConfig: () => Promise<Config>;
+  version: string;
+  random?: () => number;
+  /** Collect prom-client's process metrics (off in most tests). */
+  defaultMetrics?: boolean;
+}
+
+/** The result of a run that threw: our bug, recorded as `internal`, never a crash. */
+function internalFailure(target: IdpTarget, startedAt: number, error: unknown): IdpProbeResult {
+  const timings = Object.fromEntries(PHASES.map((phase) => [phase, 0])) as IdpProbeResult['discovery']['timings'];
+  return {
+    kind: 'idp',
+    idp: target.name,
+    startedAt,
+    ok: false,
+    discovery: {
+      check: 'discovery',
+      ok: false,
+      reason: 'internal',
+      detail: `internal error: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300),
+      url: target.discoveryUrl,
+      status: 0,
+      durationSeconds: 0,
+      timings,
+      responseBytes: null,
+      cache: null,
+      tls: null,
+      warnings: [],
+    },
+    jwks: null,
+    chain: { seconds: null, budgetSeconds: target.budgetMs / 1000, overBudget: null },
+    issuerMatch: null,
+    keys: null,
+    keyIds: null,
+    keySetChange: null,
+    thumbprintMatch: null,
+  };
+}
+
+/** Same target, same probing: a reload leaves such an IdP's schedule and state alone. */
+function sameTarget(a: IdpTarget, b: IdpTarget): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function createApp(initial: Config, deps: AppDeps) {
+  const { logger } = deps;
+  const metrics = createMetrics(deps.registry, { version: deps.version, defaultMetrics: deps.defaultMetrics ?? true });
+  const scheduler = createScheduler({
+    onOverrun: (name) => {
+      metrics.recordOverrun(name);
+      logger.warn({ idp: name }, 'run skipped: the previous run is still going (overrun)');
+    },
+    ...(deps.random === undefined ? {} : { random: deps.random }),
+  });
+  const states = new Map<string, IdpState>();
+  const startedAt = deps.now();
+  let config = initial;
+  let started = false;
+
+  async function runIdp(state: IdpState, signal: AbortSignal): Promise<IdpProbeResult> {
+    const runStarted = deps.now();
+    let result: IdpProbeResult;
+    try {
+      result = await probeIdp({ target: state.target, previousKeyIds: state.keyIds }, { http: deps.http, now: deps.now, signal });
+    } catch (error) {
+      logger.error({ idp: state.target.name, err: error }, 'probe raised an exception (a bug); recorded as internal');
+      result = internalFailure(state.target, runStarted, error);
+    }
+    if (states.get(state.target.name) !== state) return result; // removed by a reload meanwhile
+    const change = applyResult(state, result);
+    metrics.recordIdp(result);
+    if (change) {
+      const failed = result.discovery.ok ? result.jwks : result.discovery;
+      const fields = {
+        idp: result.idp,
+        from: change.from,
+        to: change.to,
+        chainSeconds: result.chain.seconds,
+        ...(failed && !failed.ok ? { check: failed.check, reason: failed.reason, detail: failed.detail } : {}),
+      };
+      if (change.to === 'failing') logger.warn(fields, `IdP ${result.idp} is failing`);
+      else logger.info(fields, `IdP ${result.idp} is ok`);
+    }
+    if (result.keySetChange) {
+      logger.info({ idp: result.idp, added: result.keySetChange.added, removed: result.keySetChange.removed }, `IdP ${result.idp} key set changed`);
+    }
+    return result;
+  }
+
+  function schedule(target: IdpTarget): void {
+    const state = newIdpState(target);
+    states.set(target.name, state);
+    scheduler.add({ name: target.name, schedule: target.schedule, run: async (signal) => void (await runIdp(state, signal)) });
+  }
+
+  function apply(next: Config): void {
+    const wanted = new Map(next.idps.map((target) => [target.name, target]));
+    for (const [name, state] of states) {
+      const target = wanted.get(name);
+      if (target && sameTarget(target, state.target)) continue;
+      scheduler.remove(name);
+      states.delete(name);
+      if (!target) void metrics.forgetIdp(name);
+    }
+    for (const target of next.idps) if (!states.has(target.name)) schedule(target);
+    config = next;
+  }
+
+  return {
+    metrics,
+    get config(): Config {
+      return config;
+    },
+    get ready(): boolean {
+      return started;
+    },
+    start(): void {
+      for (const target of config.idps) schedule(target);
+      metrics.recordReload(true, deps.now());
+      started = true;
+      logger.info({ idps: config.idps.length }, 'probing started');
+    },
+    /** Loads the configuration again; a bad one leaves the running one in place. */
+    async reload(): Promise<{ ok: true; idps: number } | { ok: false; errors: readonly string[] }> {
+      try {
+        const next = await deps.loadConfig();
+        apply(next);
+        metrics.recordReload(true, deps.now());
+        logger.info({ idps: next.idps.length }, 'configuration reloaded');
+        return { ok: true, idps: next.idps.length };
+      } catch (error) {
+        const errors = error instanceof ConfigError ? error.errors : [error instanceof Error ? error.message : String(error)];
+        metrics.recordReload(false, deps.now());
+        logger.error({ errors }, 'configuration reload failed; keeping the running configuration');
+        return { ok: false, errors };
+      }
+    },
+    /** Runs one IdP now (tests, the status page's "run now"); null when unknown. */
+    async runNow(name: string): Promise<IdpProbeResult | null> {
+      const state = states.get(name);
+      if (!state) return null;
+      await scheduler.runNow(name);
+      return state.last;
+    },
+    /** The status API document (no secrets: results hold no tokens or credentials). */
+    status() {
+      return {
+        version: deps.version,
+        startedAt: new Date(startedAt).toISOString(),
+        ready: started,
+        idps: [...states.values()].map((state) => ({
+          name: state.target.name,
+          issuer: state.target.issuer,
+          discoveryUrl: state.target.discoveryUrl,
+          schedule: state.target.schedule,
+          budgetSeconds: state.target.budgetMs / 1000,
+          health: state.health,
+          lastKeyChange: state.lastKeyChange === null ? null : new Date(state.lastKeyChange).toISOString(),
+          last: state.last,
+          history: state.history.toArray(),
+        })),
+      };
+    },
+    /** Stops scheduling; in-flight runs finish or are aborted within `graceMs`. */
+    async stop(graceMs = 3000): Promise<void> {
+      started = false;
+      await scheduler.stop(graceMs);
+      logger.info('probing stopped');
+    },
+  };
+}
+
+export type App = ReturnType<typeof createApp>;

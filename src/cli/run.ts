@@ -1,0 +1,41 @@
+/**
+ * `idp-canary run`: the daemon. Wires the real registry, logger, clock and HTTP layer
+ * into the app and the server; returns a handle whose `stop()` ends it cleanly.
+ */
+import { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { createApp } from '../app.js';
+import { loadConfig, type Config } from '../config/load.js';
+import { createHttp } from '../http/timed-request.js';
+import { createServer } from '../server/server.js';
+import { VERSION } from '../version.js';
+
+export interface RunOptions {
+  configPath: string;
+  listen?: string;
+  logger: Logger;
+}
+
+export async function startDaemon(config: Config, options: RunOptions) {
+  const registry = new Registry();
+  const app = createApp(config, {
+    registry,
+    logger: options.logger,
+    http: createHttp({ userAgent: `idp-canary/${VERSION}` }),
+    now: Date.now,
+    loadConfig: () => loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen }),
+    version: VERSION,
+  });
+  const server = createServer({ app, registry, logger: options.logger });
+  await server.listen({ host: config.server.host, port: config.server.port });
+  app.start();
+  return {
+    app,
+    server,
+    /** Stops probing, then the server. */
+    async stop(graceMs = 3000): Promise<void> {
+      await app.stop(graceMs);
+      await server.close();
+    },
+  };
+}

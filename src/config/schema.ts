@@ -1,0 +1,199 @@
+/**
+ * The one schema of the configuration file (DESIGN.md §5, a contract): it gives the
+ * TypeScript types, the defaults, validation with a path on every error, and the
+ * published JSON Schema (`npm run schema` writes config/idp-canary.schema.json).
+ * Unknown keys are errors everywhere.
+ */
+import { z } from 'zod';
+import cron from 'node-cron';
+import { parseDuration } from './duration.js';
+
+const duration = (example: string) =>
+  z
+    .string()
+    .refine((text) => parseDuration(text) !== null, {
+      message: `must be a duration like ${example} (units ms, s, m, h, d, w, y)`,
+    })
+    .transform((text) => parseDuration(text)!)
+    .meta({ description: `Prometheus-style duration, e.g. ${example}`, pattern: '^(\\d+(ms|[ywdhms]))+$' });
+
+const schedule = z
+  .string()
+  .refine((expr) => cron.validate(expr), {
+    message: 'must be a node-cron expression with 5 or 6 fields (seconds first), e.g. "*/30 * * * * *"',
+  })
+  .meta({ description: 'node-cron expression; a leading seconds field is allowed' });
+
+const httpsUrl = (what: string) =>
+  z.string().refine(
+    (text) => {
+      try {
+        const url = new URL(text);
+        return (url.protocol === 'https:' || url.protocol === 'http:') && url.hash === '';
+      } catch {
+        return false;
+      }
+    },
+    { message: `${what} must be an absolute http(s) URL without a fragment` },
+  );
+
+const issuer = z
+  .string()
+  .refine(
+    (text) => {
+      try {
+        const url = new URL(text);
+        return (url.protocol === 'https:' || url.protocol === 'http:') && url.search === '' && url.hash === '';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an absolute https URL with no query or fragment (the token `iss`)' },
+  )
+  .meta({ description: 'The issuer exactly as tokens carry it in `iss`' });
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9_-]{1,63}$/, { message: 'must match [a-z0-9_-]{1,63}' });
+
+const listen = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, { message: 'must be HOST:PORT, e.g. 0.0.0.0:9741' })
+  .refine((text) => Number(text.slice(text.lastIndexOf(':') + 1)) <= 65535, { message: 'port must be at most 65535' });
+
+const thumbprint = z
+  .string()
+  .regex(/^[0-9a-fA-F]{40}$/, { message: 'must be 40 hex characters (SHA-1 of the top intermediate CA)' })
+  .transform((text) => text.toLowerCase());
+
+const tokenSource = z
+  .strictObject({
+    file: z.string().min(1).optional().meta({ description: 'Path re-read every run (Kubernetes projected token)' }),
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' }).optional(),
+    clientCredentials: z
+      .strictObject({
+        tokenUrl: httpsUrl('tokenUrl').optional(),
+        clientId: z.string().min(1),
+        clientSecretFile: z.string().min(1),
+        scope: z.string().optional(),
+        audience: z.string().optional(),
+        resource: z.string().optional(),
+        field: z.string().min(1).default('access_token'),
+      })
+      .optional(),
+  })
+  .refine((source) => [source.file, source.env, source.clientCredentials].filter((v) => v !== undefined).length === 1, {
+    message: 'needs exactly one of file, env, clientCredentials',
+  });
+
+const stsProbe = z.strictObject({
+  name,
+  roleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+      message: 'must be an IAM role ARN like arn:aws:iam::111122223333:role/idp-canary',
+    }),
+  regions: z
+    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'must be a region name like us-east-1' }))
+    .min(1)
+    .refine((list) => new Set(list).size === list.length, { message: 'must not repeat a region' }),
+  endpoint: z
+    .string()
+    .refine((text) => /^https?:\/\//.test(text), { message: 'must be an http(s) URL; {region} is substituted' })
+    .optional(),
+  sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, { message: 'must be 2-64 characters of [\\w+=,.@-]' }).default('idp-canary'),
+  durationSeconds: z.number().int().min(900).max(43200).default(900),
+  maxAttempts: z.number().int().min(1).max(20).default(3),
+  token: tokenSource,
+});
+
+const overridable = {
+  schedule: schedule.optional(),
+  timeout: duration('10s').optional(),
+  budget: duration('5s').optional(),
+  maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+};
+
+const idp = z.strictObject({
+  name,
+  issuer,
+  discoveryUrl: httpsUrl('discoveryUrl').optional(),
+  ...overridable,
+  tls: z
+    .strictObject({
+      caFile: z.string().min(1).optional(),
+      thumbprints: z.array(thumbprint).max(5).optional(),
+    })
+    .optional(),
+  sts: z.array(stsProbe).default([]),
+});
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        listen: listen.default('0.0.0.0:9741'),
+      })
+      .prefault({}),
+    defaults: z
+      .strictObject({
+        schedule: schedule.default('*/30 * * * * *'),
+        timeout: duration('10s').prefault('10s'),
+        budget: duration('5s').prefault('5s'),
+        maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
+        historySize: z.number().int().min(1).max(1000).default(60).meta({ description: 'Runs kept per IdP for the status API' }),
+      })
+      .prefault({}),
+    idps: z
+      .array(idp)
+      .default([])
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((entry, index) => {
+          if (seen.has(entry.name)) {
+            ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate IdP name "${entry.name}"` });
+          }
+          seen.add(entry.name);
+          const probes = new Set<string>();
+          entry.sts.forEach((probe, probeIndex) => {
+            if (probes.has(probe.name)) {
+              ctx.addIssue({ code: 'custom', path: [index, 'sts', probeIndex, 'name'], message: `duplicate probe name "${probe.name}"` });
+            }
+            probes.add(probe.name);
+          });
+        });
+      }),
+    alertmanager: z
+      .strictObject({
+        urls: z.array(httpsUrl('each URL')).min(1),
+        resendInterval: duration('1m').prefault('1m'),
+      })
+      .optional(),
+    alerts: z
+      .strictObject({
+        failuresBeforeFiring: z.number().int().min(1).max(100).default(3),
+        successesBeforeResolving: z.number().int().min(1).max(100).default(2),
+        budgetWarningRatio: z.number().gt(0).lt(1).default(0.6),
+        certExpiryWarning: duration('14d').prefault('14d'),
+      })
+      .prefault({}),
+    state: z
+      .strictObject({
+        file: z.string().default(''),
+      })
+      .prefault({}),
+  })
+  .meta({ title: 'idp-canary configuration' });
+
+/** The configuration as written (durations as text). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The configuration after defaults and parsing (durations in milliseconds). */
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ParsedIdp = ParsedConfig['idps'][number];
+export type StsProbeConfig = ParsedIdp['sts'][number];
+export type TokenSourceConfig = StsProbeConfig['token'];
+
+/** The JSON Schema of the configuration file, for editors and CI linting. */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

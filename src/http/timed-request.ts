@@ -1,0 +1,241 @@
+/**
+ * The timed HTTP layer: one request on a cold connection (fresh undici Client, no
+ * keep-alive, no TLS session reuse), because STS connects cold too. It measures each
+ * phase on a monotonic clock, enforces a hard deadline and a body size cap, and keeps
+ * the TLS chain the server served. It never throws for a failing target: every
+ * failure comes back as a classified FetchFailure.
+ */
+import { lookup as dnsLookup } from 'node:dns/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import { Client } from 'undici';
+import { classifyTransportError, type Stage } from './classify.js';
+import { servedChain } from './tls-chain.js';
+import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings, TlsInfo } from './types.js';
+
+export interface HttpDeps {
+  /** Resolves a host name to one address; defaults to the system resolver. */
+  lookup?: (hostname: string) => Promise<{ address: string; family: number }>;
+  /** Monotonic milliseconds; defaults to performance.now. */
+  now?: () => number;
+  /** Sent as User-Agent. */
+  userAgent?: string;
+}
+
+class StageError extends Error {
+  constructor(
+    readonly stage: Stage,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const seconds = (ms: number) => Math.max(0, ms) / 1000;
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function errorText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = errorCode(error);
+  const text = code && !message.includes(code) ? `${code}: ${message}` : message;
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+/** Creates the HTTP layer used by every probe. */
+export function createHttp(deps: HttpDeps = {}): HttpFetch {
+  const now = deps.now ?? (() => performance.now());
+  const lookup = deps.lookup ?? ((hostname: string) => dnsLookup(hostname, { verbatim: true }));
+  const userAgent = deps.userAgent ?? 'idp-canary';
+
+  return async function timedFetch(url: string, options: FetchOptions): Promise<FetchOutcome> {
+    const start = now();
+    const marks = { resolved: start, connected: start, secured: start, headers: start, end: start };
+    let stage: Stage = 'resolve';
+    let tlsInfo: TlsInfo | undefined;
+    let remoteAddress: string | undefined;
+    let status: number | undefined;
+    let client: Client | undefined;
+    let socket: net.Socket | undefined;
+
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new StageError(stage, 'ETIMEDOUT', `no complete response within ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+    const onOuterAbort = () => controller.abort(new StageError(stage, 'ABORTED', 'request cancelled'));
+    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    // Whatever stage we are in, an abort must end the wait at once.
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => {
+        socket?.destroy();
+        reject(controller.signal.reason);
+      }, { once: true });
+    });
+    aborted.catch(() => undefined);
+
+    const timings = (): PhaseTimings => ({
+      resolve: seconds(marks.resolved - start),
+      connect: stage === 'resolve' ? 0 : seconds(marks.connected - marks.resolved),
+      tls: stage === 'resolve' || stage === 'connect' ? 0 : seconds(marks.secured - marks.connected),
+      processing: stage === 'response' || marks.headers > marks.secured ? seconds(marks.headers - marks.secured) : 0,
+      transfer: marks.end > marks.headers && marks.headers > start ? seconds(marks.end - marks.headers) : 0,
+    });
+
+    try {
+      const target = new URL(url);
+      const https = target.protocol === 'https:';
+      const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1');
+      const port = Number(target.port || (https ? 443 : 80));
+
+      const address = net.isIP(hostname)
+        ? hostname
+        : await Promise.race([
+            lookup(hostname).then((r) => r.address),
+            aborted,
+          ]).catch((error: unknown) => {
+            throw error instanceof StageError ? error : new StageError('resolve', errorCode(error), errorText(error));
+          });
+      marks.resolved = now();
+      remoteAddress = address;
+      stage = 'connect';
+
+      const connected = new Promise<net.Socket>((resolve, reject) => {
+        const raw = net.connect({ host: address, port, noDelay: true });
+        socket = raw;
+        raw.once('error', (error) => reject(new StageError(stage, errorCode(error), errorText(error))));
+        raw.once('connect', () => {
+          marks.connected = now();
+          if (!https) {
+            stage = 'response';
+            marks.secured = marks.connected;
+            resolve(raw);
+            return;
+          }
+          stage = 'tls';
+          const secure = tls.connect({
+            socket: raw,
+            servername: net.isIP(hostname) ? undefined : hostname,
+            ALPNProtocols: ['http/1.1'],
+            // Verified below, so that the chain is recorded even when it is rejected.
+            rejectUnauthorized: false,
+            ...(options.ca === undefined ? {} : { ca: [...tls.rootCertificates, options.ca] }),
+          });
+          socket = secure;
+          secure.once('error', (error) => reject(new StageError('tls', errorCode(error), errorText(error))));
+          secure.once('secureConnect', () => {
+            marks.secured = now();
+            tlsInfo = servedChain(secure);
+            if (!secure.authorized) {
+              const why = secure.authorizationError;
+              reject(new StageError('tls', errorCode(why) ?? String(why), `certificate not trusted: ${String(why)}`));
+              return;
+            }
+            const identityError = tls.checkServerIdentity(hostname, secure.getPeerCertificate());
+            if (identityError) {
+              reject(new StageError('tls', errorCode(identityError) ?? 'ERR_TLS_CERT_ALTNAME_INVALID', errorText(identityError)));
+              return;
+            }
+            stage = 'response';
+            resolve(secure);
+          });
+        });
+      });
+      const ready = await Promise.race([connected, aborted]);
+
+      client = new Client(target.origin, {
+        connect: (_opts, callback) => callback(null, ready),
+        pipelining: 1,
+      });
+      const response = await Promise.race([
+        client.request({
+          path: `${target.pathname}${target.search}`,
+          method: options.method ?? 'GET',
+          headers: {
+            'user-agent': userAgent,
+            accept: 'application/json, */*;q=0.5',
+            'accept-encoding': 'identity',
+            ...options.headers,
+          },
+          ...(options.body === undefined ? {} : { body: options.body }),
+          reset: true,
+          signal: controller.signal,
+        }),
+        aborted,
+      ]);
+      marks.headers = now();
+      status = response.statusCode;
+
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const declared = Number(headers['content-length']);
+      if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
+        response.body.destroy();
+        marks.end = now();
+        throw new StageError('response', 'BODY_TOO_LARGE', `Content-Length ${declared} exceeds the ${options.maxBodyBytes}-byte cap`);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const reading = (async () => {
+        for await (const chunk of response.body) {
+          const buffer = chunk as Buffer;
+          size += buffer.length;
+          if (size > options.maxBodyBytes) {
+            response.body.destroy();
+            throw new StageError('response', 'BODY_TOO_LARGE', `body exceeds the ${options.maxBodyBytes}-byte cap`);
+          }
+          chunks.push(buffer);
+        }
+      })();
+      await Promise.race([reading, aborted]);
+      marks.end = now();
+      const timed = timings();
+      return {
+        ok: true,
+        url,
+        response: { status: response.statusCode, headers, body: Buffer.concat(chunks, size) },
+        timings: timed,
+        durationSeconds: Object.values(timed).reduce((sum, value) => sum + value, 0),
+        ...(tlsInfo === undefined ? {} : { tls: tlsInfo }),
+        remoteAddress,
+      };
+    } catch (error) {
+      if (marks.end <= marks.headers) marks.end = now();
+      if (stage === 'resolve') marks.resolved = marks.end;
+      else if (stage === 'connect') marks.connected = marks.end;
+      else if (stage === 'tls' && !tlsInfo) marks.secured = marks.end;
+      else if (stage === 'response' && status === undefined) marks.headers = marks.end;
+      const failedStage = error instanceof StageError ? error.stage : stage;
+      const code = error instanceof StageError ? error.code : errorCode(error);
+      const reason =
+        code === 'BODY_TOO_LARGE'
+          ? 'body_too_large'
+          : classifyTransportError(code, failedStage, timedOut && code !== 'ABORTED');
+      const timed = timings();
+      return {
+        ok: false,
+        url,
+        reason,
+        detail: error instanceof Error ? error.message : String(error),
+        timings: timed,
+        durationSeconds: Object.values(timed).reduce((sum, value) => sum + value, 0),
+        ...(tlsInfo === undefined ? {} : { tls: tlsInfo }),
+        ...(status === undefined ? {} : { status }),
+      };
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onOuterAbort);
+      if (!controller.signal.aborted) controller.abort(new StageError(stage, 'DONE', 'done'));
+      socket?.destroy();
+      client?.destroy().catch(() => undefined);
+    }
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * What the daemon remembers about one IdP between runs: the last result, a short
+ * history for the status API, the key set for rotation detection, and whether it is
+ * currently ok (so logs record state changes, not every run).
+ */
+import type { IdpTarget } from './config/load.js';
+import { Ring } from './history.js';
+import type { IdpProbeResult } from './probes/types.js';
+import type { FailureReason } from './probes/reasons.js';
+
+/** One past run, summarised for the status API and the page. */
+export interface RunSummary {
+  startedAt: number;
+  ok: boolean;
+  chainSeconds: number | null;
+  discoverySeconds: number;
+  jwksSeconds: number | null;
+  reason: FailureReason | null;
+}
+
+export type Health = 'pending' | 'ok' | 'failing';
+
+export interface IdpState {
+  target: IdpTarget;
+  health: Health;
+  last: IdpProbeResult | null;
+  history: Ring<RunSummary>;
+  keyIds: string[] | null;
+  /** Wall-clock ms of the last key-set change seen, null when none seen. */
+  lastKeyChange: number | null;
+}
+
+export function newIdpState(target: IdpTarget): IdpState {
+  return { target, health: 'pending', last: null, history: new Ring(target.historySize), keyIds: null, lastKeyChange: null };
+}
+
+export function summarise(result: IdpProbeResult): RunSummary {
+  return {
+    startedAt: result.startedAt,
+    ok: result.ok,
+    chainSeconds: result.chain.seconds,
+    discoverySeconds: result.discovery.durationSeconds,
+    jwksSeconds: result.jwks?.durationSeconds ?? null,
+    reason: result.discovery.reason ?? result.jwks?.reason ?? null,
+  };
+}
+
+/** Folds a run into the state; returns the health transition, if any. */
+export function applyResult(state: IdpState, result: IdpProbeResult): { from: Health; to: Health } | null {
+  const from = state.health;
+  const to: Health = result.ok ? 'ok' : 'failing';
+  state.last = result;
+  state.history.push(summarise(result));
+  if (result.keyIds !== null) state.keyIds = result.keyIds;
+  if (result.keySetChange !== null) state.lastKeyChange = result.startedAt;
+  state.health = to;
+  return from === to ? null : { from, to };
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * The command line (DESIGN.md §4, a contract). The only file that touches process.*,
+ * the environment and signals.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config/load.js';
+import { startDaemon } from './cli/run.js';
+import { validateConfigCommand } from './cli/validate-config.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
+import { VERSION } from './version.js';
+
+const USAGE = `idp-canary ${VERSION}: watches what AWS STS AssumeRoleWithWebIdentity depends on.
+
+Usage:
+  idp-canary [run] [--config FILE] [--listen HOST:PORT] [--log-level LEVEL]
+  idp-canary validate-config [--config FILE]
+  idp-canary --version | --help
+
+Environment: IDP_CANARY_CONFIG, IDP_CANARY_LISTEN, LOG_LEVEL.
+Default configuration: config/default.yaml.
+`;
+
+const DEFAULT_CONFIG = 'config/default.yaml';
+
+function usageError(message: string): never {
+  process.stderr.write(`idp-canary: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        listen: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    usageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const [command = 'run', ...rest] = positionals;
+  if (rest.length > 0) usageError(`unexpected argument "${rest[0]}"`);
+  const configPath = values.config ?? process.env.IDP_CANARY_CONFIG ?? DEFAULT_CONFIG;
+
+  if (command === 'validate-config') {
+    process.exitCode = await validateConfigCommand(configPath, {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    });
+    return;
+  }
+  if (command !== 'run') usageError(`unknown command "${command}"`);
+
+  const level = values['log-level'] ?? process.env.LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const logger = createLogger(level as LogLevel);
+  const listen = values.listen ?? process.env.IDP_CANARY_LISTEN;
+
+  let config;
+  try {
+    config = await loadConfig(configPath, listen === undefined ? {} : { listen });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  const daemon = await startDaemon(config, { configPath, logger, ...(listen === undefined ? {} : { listen }) });
+  logger.info({ listen: `${config.server.host}:${config.server.port}`, config: configPath, version: VERSION }, 'idp-canary started');
+
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reloading the configuration');
+    void daemon.app.reload();
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const force = setTimeout(() => {
+      logger.error('clean stop took too long; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    daemon.stop(3000).then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`idp-canary: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,150 @@
+/**
+ * Every metric the daemon exports lives here (DESIGN.md §6.1, a contract). Probes
+ * return plain results; `record*` turns them into series. Label values come only from
+ * config names and fixed unions, so the series count stays bounded.
+ */
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { PHASES } from '../http/types.js';
+import type { CheckResult, IdpProbeResult } from '../probes/types.js';
+
+/** Buckets dense around STS's 5 s budget, so "4.9 s or 5.1 s" is visible in a histogram. */
+export const LATENCY_BUCKETS = [
+  0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 4.75, 5, 5.25, 5.5, 6, 7.5, 10, 15, 30,
+];
+/** At most this many `oidc_jwks_key_info` series per IdP (STS reads at most 100 keys). */
+export const MAX_KEY_SERIES = 100;
+
+export interface MetricsOptions {
+  version: string;
+  /** Also collect prom-client's default process and Node.js metrics. */
+  defaultMetrics?: boolean;
+}
+
+/** Creates every metric on `registry` and returns the functions that feed them. */
+export function createMetrics(registry: Registry, options: MetricsOptions) {
+  const registers = [registry];
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const check = ['idp', 'check'] as const;
+  const idp = ['idp'] as const;
+
+  const m = {
+    checkSuccess: new Gauge({ name: 'oidc_check_success', help: 'Whether the last check succeeded (1) or failed (0).', labelNames: check, registers }),
+    checkDuration: new Histogram({ name: 'oidc_check_duration_seconds', help: 'Duration of each check request, all phases.', labelNames: check, buckets: LATENCY_BUCKETS, registers }),
+    checkPhase: new Gauge({ name: 'oidc_check_phase_seconds', help: 'Duration of each phase of the last check request.', labelNames: [...check, 'phase'], registers }),
+    checkStatus: new Gauge({ name: 'oidc_check_status_code', help: 'HTTP status of the last check (0 = no response).', labelNames: check, registers }),
+    checkFailures: new Counter({ name: 'oidc_check_failures_total', help: 'Failed checks by reason.', labelNames: [...check, 'reason'], registers }),
+    checkLastRun: new Gauge({ name: 'oidc_check_last_run_timestamp_seconds', help: 'When the last check started.', labelNames: check, registers }),
+    checkBytes: new Gauge({ name: 'oidc_check_response_bytes', help: 'Body size of the last response.', labelNames: check, registers }),
+    checkCacheable: new Gauge({ name: 'oidc_check_cacheable', help: '0 when Cache-Control has no-cache, no-store or max-age=0, or Pragma: no-cache (STS will not cache).', labelNames: check, registers }),
+    checkMaxAge: new Gauge({ name: 'oidc_check_cache_max_age_seconds', help: 'Freshness lifetime the response declared (absent when none).', labelNames: check, registers }),
+    chainSeconds: new Gauge({ name: 'oidc_fetch_chain_seconds', help: 'Discovery + JWKS durations of the last run, as STS walks them.', labelNames: idp, registers }),
+    chainDuration: new Histogram({ name: 'oidc_fetch_chain_duration_seconds', help: 'Discovery + JWKS durations, as STS walks them.', labelNames: idp, buckets: LATENCY_BUCKETS, registers }),
+    chainBudget: new Gauge({ name: 'oidc_fetch_chain_budget_seconds', help: 'The budget the fetch chain is judged against (STS: 5 s).', labelNames: idp, registers }),
+    issuerMatch: new Gauge({ name: 'oidc_discovery_issuer_match', help: 'Whether the discovery issuer equals the configured issuer exactly.', labelNames: idp, registers }),
+    jwksKeys: new Gauge({ name: 'oidc_jwks_keys', help: 'Usable signing keys in the JWKS.', labelNames: idp, registers }),
+    jwksKeyInfo: new Gauge({ name: 'oidc_jwks_key_info', help: 'One series per JWKS key (at most 100 per IdP).', labelNames: ['idp', 'kid', 'kty', 'alg'], registers }),
+    jwksChanges: new Counter({ name: 'oidc_jwks_changes_total', help: 'Key-set changes seen (rotations).', labelNames: idp, registers }),
+    jwksLastChange: new Gauge({ name: 'oidc_jwks_last_change_timestamp_seconds', help: 'When the key set last changed.', labelNames: idp, registers }),
+    tlsExpiry: new Gauge({ name: 'oidc_tls_cert_expiry_timestamp_seconds', help: 'Earliest notAfter among the certificates served.', labelNames: check, registers }),
+    tlsTop: new Gauge({ name: 'oidc_tls_top_intermediate_info', help: 'SHA-1 of the last certificate served (the IAM thumbprint).', labelNames: [...check, 'sha1'], registers }),
+    thumbprintMatch: new Gauge({ name: 'oidc_tls_thumbprint_match', help: 'Whether the served top intermediates match a configured thumbprint.', labelNames: idp, registers }),
+    buildInfo: new Gauge({ name: 'idp_canary_build_info', help: 'Build information.', labelNames: ['version', 'nodejs'], registers }),
+    reloadOk: new Gauge({ name: 'idp_canary_config_last_reload_successful', help: 'Whether the last configuration load succeeded.', registers }),
+    reloadTime: new Gauge({ name: 'idp_canary_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully.', registers }),
+    overruns: new Counter({ name: 'idp_canary_probe_overruns_total', help: 'Runs skipped because the previous run was still going.', labelNames: idp, registers }),
+  };
+  m.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
+
+  function recordCheck(name: string, result: CheckResult, startedAt: number): void {
+    const labels = { idp: name, check: result.check };
+    m.checkSuccess.set(labels, result.ok ? 1 : 0);
+    m.checkLastRun.set(labels, startedAt / 1000);
+    m.checkStatus.set(labels, result.status);
+    if (result.status !== 0 || result.ok) m.checkDuration.observe(labels, result.durationSeconds);
+    for (const phase of PHASES) m.checkPhase.set({ ...labels, phase }, result.timings[phase]);
+    if (!result.ok && result.reason !== null) m.checkFailures.inc({ ...labels, reason: result.reason });
+    if (result.responseBytes !== null) m.checkBytes.set(labels, result.responseBytes);
+    if (result.cache) {
+      m.checkCacheable.set(labels, result.cache.cacheable ? 1 : 0);
+      if (result.cache.maxAgeSeconds === null) m.checkMaxAge.remove(labels);
+      else m.checkMaxAge.set(labels, result.cache.maxAgeSeconds);
+    }
+    if (result.tls) {
+      m.tlsExpiry.set(labels, result.tls.earliestNotAfter);
+      replaceSeries(m.tlsTop, labels, [{ ...labels, sha1: result.tls.topIntermediateSha1 }]);
+    }
+  }
+
+  // Info-style series whose label values change (kids, sha1s): the label sets last set,
+  // per metric and owner, so the stale ones can be removed when the values move on.
+  const infoSeries = new Map<string, Record<string, string>[]>();
+  function replaceSeries(metric: Gauge<string>, owner: Record<string, string>, next: Record<string, string>[]): void {
+    const key = `${(metric as unknown as { name: string }).name}\u0000${JSON.stringify(owner)}`;
+    for (const labels of infoSeries.get(key) ?? []) metric.remove(labels);
+    for (const labels of next) metric.set(labels, 1);
+    infoSeries.set(key, next);
+  }
+
+  return {
+    /** Records one IdP probe run. */
+    recordIdp(result: IdpProbeResult): void {
+      const labels = { idp: result.idp };
+      recordCheck(result.idp, result.discovery, result.startedAt);
+      if (result.jwks) recordCheck(result.idp, result.jwks, result.startedAt);
+      else m.checkSuccess.set({ idp: result.idp, check: 'jwks' }, 0);
+      m.chainBudget.set(labels, result.chain.budgetSeconds);
+      if (result.chain.seconds !== null) {
+        m.chainSeconds.set(labels, result.chain.seconds);
+        m.chainDuration.observe(labels, result.chain.seconds);
+      }
+      if (result.issuerMatch !== null) m.issuerMatch.set(labels, result.issuerMatch ? 1 : 0);
+      if (result.keys !== null) {
+        m.jwksKeys.set(labels, result.keys.filter((key) => key.usable).length);
+        replaceSeries(
+          m.jwksKeyInfo,
+          labels,
+          result.keys.slice(0, MAX_KEY_SERIES).map((key) => ({ idp: result.idp, kid: key.kid ?? '', kty: key.kty, alg: key.alg ?? '' })),
+        );
+      }
+      if (result.keySetChange) {
+        m.jwksChanges.inc(labels);
+        m.jwksLastChange.set(labels, result.startedAt / 1000);
+      } else {
+        m.jwksChanges.inc(labels, 0);
+      }
+      if (result.thumbprintMatch === null) m.thumbprintMatch.remove(labels);
+      else m.thumbprintMatch.set(labels, result.thumbprintMatch ? 1 : 0);
+    },
+    /** Restores the last key change time (from the state file) after a restart. */
+    setLastKeyChange(name: string, timestampSeconds: number): void {
+      m.jwksLastChange.set({ idp: name }, timestampSeconds);
+    },
+    recordOverrun(name: string): void {
+      m.overruns.inc({ idp: name });
+    },
+    recordReload(ok: boolean, wallClockMs: number): void {
+      m.reloadOk.set(ok ? 1 : 0);
+      if (ok) m.reloadTime.set(wallClockMs / 1000);
+    },
+    /** Removes every series labelled with this IdP (it left the config). */
+    async forgetIdp(name: string): Promise<void> {
+      for (const metric of Object.values(m)) {
+        const { values } = await metric.get();
+        const labelSets = new Map<string, Record<string, string | number>>();
+        for (const { labels } of values as { labels: Record<string, string | number> }[]) {
+          if (labels.idp !== name) continue;
+          const { le: _bucket, ...series } = labels;
+          labelSets.set(JSON.stringify(series), series);
+        }
+        for (const labels of labelSets.values()) metric.remove(labels as Record<string, string>);
+      }
+      for (const key of infoSeries.keys()) {
+        if (key.includes(`"idp":${JSON.stringify(name)}`)) infoSeries.delete(key);
+      }
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+

@@ -1,0 +1,136 @@
+/**
+ * The IdP probe: GET the discovery document, validate it, then GET its jwks_uri and
+ * validate that, sequentially and on cold connections, exactly as STS walks them. The
+ * fetch chain is the two durations summed, judged against the budget.
+ */
+import { cacheVerdict } from '../http/cache-control.js';
+import type { FetchOutcome } from '../http/types.js';
+import type { IdpTarget } from '../config/load.js';
+import { parseDiscovery } from '../oidc/discovery.js';
+import { diffKeySets, parseJwks } from '../oidc/jwks.js';
+import type { FailureReason } from './reasons.js';
+import type { CheckName, CheckResult, IdpProbeResult, ProbeDeps } from './types.js';
+
+export interface IdpProbeInput {
+  target: IdpTarget;
+  /** Key ids seen by the previous successful JWKS parse, for rotation detection. */
+  previousKeyIds: readonly string[] | null;
+}
+
+/** Turns a fetch outcome into the transport part of a check result, plus the body to parse. */
+function fromFetch(check: CheckName, outcome: FetchOutcome): { result: CheckResult; body: Buffer | null } {
+  const base = {
+    check,
+    url: outcome.url,
+    durationSeconds: outcome.durationSeconds,
+    timings: outcome.timings,
+    tls: outcome.tls ?? null,
+    warnings: [] as string[],
+  };
+  if (!outcome.ok) {
+    return {
+      result: { ...base, ok: false, reason: outcome.reason, detail: outcome.detail, status: outcome.status ?? 0, responseBytes: null, cache: null },
+      body: null,
+    };
+  }
+  const { status, headers, body } = outcome.response;
+  const cache = cacheVerdict(headers);
+  const result: CheckResult = { ...base, ok: true, reason: null, detail: '', status, responseBytes: body.length, cache };
+  if (status !== 200) {
+    const reason: FailureReason = status === 429 ? 'rate_limited' : 'http_status';
+    const retryAfter = headers['retry-after'] ? ` (Retry-After: ${headers['retry-after'].slice(0, 40)})` : '';
+    return { result: { ...result, ok: false, reason, detail: `HTTP ${status}, STS needs 200${retryAfter}` }, body: null };
+  }
+  const type = headers['content-type'] ?? '';
+  if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+    result.warnings.push(`Content-Type is "${type.slice(0, 80)}", expected application/json`);
+  }
+  return { result, body };
+}
+
+function fail(result: CheckResult, reason: FailureReason, detail: string, warnings: string[]): CheckResult {
+  return { ...result, ok: false, reason, detail, warnings: [...result.warnings, ...warnings] };
+}
+
+/** True when every served chain's top intermediate is a configured thumbprint. */
+function thumbprintsMatch(thumbprints: readonly string[], checks: readonly (CheckResult | null)[]): boolean | null {
+  if (thumbprints.length === 0) return null;
+  const served = checks.flatMap((check) => (check?.tls ? [check.tls.topIntermediateSha1] : []));
+  if (served.length === 0) return null;
+  return served.every((sha1) => thumbprints.includes(sha1));
+}
+
+/** Probes one IdP. Never throws for a failing IdP: failures are data. */
+export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<IdpProbeResult> {
+  const { target } = input;
+  const startedAt = deps.now();
+  const request = {
+    timeoutMs: target.timeoutMs,
+    maxBodyBytes: target.maxBodyBytes,
+    ...(target.ca === undefined ? {} : { ca: target.ca }),
+    ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+  };
+  const budgetSeconds = target.budgetMs / 1000;
+
+  const fetchedDiscovery = fromFetch('discovery', await deps.http(target.discoveryUrl, request));
+  let discovery = fetchedDiscovery.result;
+  let issuerMatch: boolean | null = null;
+  let jwksUri: string | null = null;
+  if (fetchedDiscovery.body !== null) {
+    const parsed = parseDiscovery(target.issuer, fetchedDiscovery.body);
+    issuerMatch = parsed.issuerMatch;
+    if (parsed.ok) {
+      jwksUri = parsed.document.jwksUri;
+      discovery = { ...discovery, warnings: [...discovery.warnings, ...parsed.warnings] };
+    } else {
+      discovery = fail(discovery, parsed.reason, parsed.detail, parsed.warnings);
+    }
+  }
+
+  const base = { kind: 'idp' as const, idp: target.name, startedAt, issuerMatch };
+  if (jwksUri === null) {
+    return {
+      ...base,
+      ok: false,
+      discovery,
+      jwks: null,
+      chain: { seconds: null, budgetSeconds, overBudget: null },
+      keys: null,
+      keyIds: null,
+      keySetChange: null,
+      thumbprintMatch: thumbprintsMatch(target.thumbprints, [discovery]),
+    };
+  }
+
+  const fetchedJwks = fromFetch('jwks', await deps.http(jwksUri, request));
+  let jwks = fetchedJwks.result;
+  let keys: IdpProbeResult['keys'] = null;
+  let keyIds: string[] | null = null;
+  if (fetchedJwks.body !== null) {
+    const parsed = parseJwks(fetchedJwks.body);
+    keys = parsed.keys;
+    if (parsed.ok) {
+      keyIds = parsed.keys.map((key) => key.id);
+      jwks = { ...jwks, warnings: [...jwks.warnings, ...parsed.warnings] };
+    } else {
+      jwks = fail(jwks, parsed.reason, parsed.detail, parsed.warnings);
+    }
+  }
+  // Time spent is time spent: a JWKS that timed out still counts towards the budget.
+  const chainSeconds = discovery.durationSeconds + jwks.durationSeconds;
+  return {
+    ...base,
+    ok: discovery.ok && jwks.ok,
+    discovery,
+    jwks,
+    chain: {
+      seconds: chainSeconds,
+      budgetSeconds,
+      overBudget: chainSeconds > budgetSeconds,
+    },
+    keys,
+    keyIds,
+    keySetChange: keyIds !== null && input.previousKeyIds !== null ? diffKeySets(input.previousKeyIds, keyIds) : null,
+    thumbprintMatch: thumbprintsMatch(target.thumbprints, [discovery, jwks]),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * What probes return: plain data, no behaviour. Metrics, history, logs and alerts are
+ * all derived from these values (DESIGN.md §1).
+ */
+import type { CacheVerdict } from '../http/cache-control.js';
+import type { HttpFetch, PhaseTimings, TlsInfo } from '../http/types.js';
+import type { JwkSummary, KeySetChange } from '../oidc/jwks.js';
+import type { FailureReason } from './reasons.js';
+
+export type CheckName = 'discovery' | 'jwks';
+
+/** The outcome of fetching and validating one document. */
+export interface CheckResult {
+  check: CheckName;
+  ok: boolean;
+  /** Bounded failure class (a metric label); null when ok. */
+  reason: FailureReason | null;
+  /** Free text for logs and the status API. */
+  detail: string;
+  url: string;
+  /** HTTP status, 0 when no response arrived. */
+  status: number;
+  durationSeconds: number;
+  timings: PhaseTimings;
+  /** Body size in bytes, null when no body was read. */
+  responseBytes: number | null;
+  cache: CacheVerdict | null;
+  tls: TlsInfo | null;
+  warnings: string[];
+}
+
+/** The discovery → JWKS walk, timed as STS walks it. */
+export interface FetchChain {
+  /** discovery + jwks durations, null when the JWKS was not attempted. */
+  seconds: number | null;
+  budgetSeconds: number;
+  /** null when `seconds` is null. */
+  overBudget: boolean | null;
+}
+
+export interface IdpProbeResult {
+  kind: 'idp';
+  idp: string;
+  /** Wall-clock start, milliseconds since the epoch. */
+  startedAt: number;
+  ok: boolean;
+  discovery: CheckResult;
+  /** null when discovery failed and the JWKS was not attempted. */
+  jwks: CheckResult | null;
+  chain: FetchChain;
+  /** null when the discovery document carried no usable issuer. */
+  issuerMatch: boolean | null;
+  /** Every key in the JWKS (usable or not), null when no JWKS was parsed. */
+  keys: JwkSummary[] | null;
+  /** Ids of the key set, for change detection across runs. */
+  keyIds: string[] | null;
+  /** Difference from the previous run's key set; null when unchanged or unknown. */
+  keySetChange: KeySetChange | null;
+  /** Whether every fetched host's top intermediate is among the configured thumbprints; null when none configured. */
+  thumbprintMatch: boolean | null;
+}
+
+/** What a probe needs from the outside world (DESIGN.md §3.4). */
+export interface ProbeDeps {
+  http: HttpFetch;
+  /** Wall clock, milliseconds since the epoch. */
+  now: () => number;
+  signal?: AbortSignal;
+}

@@ -1,0 +1,123 @@
+/**
+ * Runs jobs on node-cron schedules, one task per job. A run starts at the cron tick plus
+ * the job's stable offset plus jitter; runs never overlap: a tick that finds the
+ * previous run still pending or in flight is skipped and reported as an overrun.
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import { maxJitterMs, offsetMs } from './spread.js';
+
+export interface Job {
+  name: string;
+  /** node-cron expression. */
+  schedule: string;
+  run: (signal: AbortSignal) => Promise<void>;
+}
+
+export interface SchedulerDeps {
+  /** Called when a tick is skipped because the previous run had not finished. */
+  onOverrun: (name: string) => void;
+  /** [0, 1) random source for jitter. */
+  random?: () => number;
+}
+
+interface Entry {
+  job: Job;
+  task: ScheduledTask;
+  periodMs: number;
+  timer: NodeJS.Timeout | null;
+  running: Promise<void> | null;
+  controller: AbortController | null;
+}
+
+/** The interval between the next two fire times of a cron expression. */
+export function periodOf(task: ScheduledTask): number {
+  const [first, second] = task.getNextRuns(2);
+  return first && second ? second.getTime() - first.getTime() : 60_000;
+}
+
+export function createScheduler(deps: SchedulerDeps) {
+  const random = deps.random ?? Math.random;
+  const entries = new Map<string, Entry>();
+  let stopped = false;
+
+  function start(entry: Entry): void {
+    entry.timer = null;
+    if (stopped) return;
+    const controller = new AbortController();
+    entry.controller = controller;
+    entry.running = entry.job
+      .run(controller.signal)
+      .catch(() => undefined)
+      .finally(() => {
+        entry.running = null;
+        entry.controller = null;
+      });
+  }
+
+  function tick(entry: Entry): void {
+    if (stopped) return;
+    if (entry.timer !== null || entry.running !== null) {
+      deps.onOverrun(entry.job.name);
+      return;
+    }
+    const delay = offsetMs(entry.job.name, entry.periodMs) + Math.floor(random() * maxJitterMs(entry.periodMs));
+    entry.timer = setTimeout(() => start(entry), delay);
+  }
+
+  return {
+    /** Schedules a job; a job of the same name is replaced. */
+    add(job: Job): void {
+      this.remove(job.name);
+      const task = cron.createTask(job.schedule, () => tick(entry), { name: `idp-canary:${job.name}` });
+      const entry: Entry = { job, task, periodMs: periodOf(task), timer: null, running: null, controller: null };
+      entries.set(job.name, entry);
+      void task.start();
+    },
+    /** Unschedules a job and aborts its run, if any. */
+    remove(name: string): void {
+      const entry = entries.get(name);
+      if (!entry) return;
+      entries.delete(name);
+      void entry.task.destroy();
+      if (entry.timer) clearTimeout(entry.timer);
+      entry.controller?.abort();
+    },
+    /** Starts a run now unless one is pending or in flight; resolves when it ends. */
+    async runNow(name: string): Promise<void> {
+      const entry = entries.get(name);
+      if (!entry || entry.running !== null) return entry?.running ?? undefined;
+      if (entry.timer) clearTimeout(entry.timer);
+      start(entry);
+      await entry.running;
+    },
+    names(): string[] {
+      return [...entries.keys()];
+    },
+    /**
+     * Stops scheduling. In-flight runs get `graceMs` to finish, then are aborted; resolves
+     * when every run has ended.
+     */
+    async stop(graceMs: number): Promise<void> {
+      stopped = true;
+      const running: Promise<void>[] = [];
+      for (const entry of entries.values()) {
+        void entry.task.destroy();
+        if (entry.timer) clearTimeout(entry.timer);
+        if (entry.running) running.push(entry.running);
+      }
+      const all = Promise.all(running);
+      let graceTimer: NodeJS.Timeout | undefined;
+      const grace = new Promise<'late'>((resolve) => {
+        graceTimer = setTimeout(() => resolve('late'), graceMs);
+      });
+      if ((await Promise.race([all, grace])) === 'late') {
+        for (const entry of entries.values()) entry.controller?.abort();
+        await all;
+      }
+      clearTimeout(graceTimer);
+      entries.clear();
+    },
+  };
+}
+
+export type Scheduler = ReturnType<typeof createScheduler>;
