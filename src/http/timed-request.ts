@@ -102,7 +102,8 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
           ]).catch((error: unknown) => {
             throw error instanceof StageError ? error : new StageError('resolve', errorCode(error), errorText(error));
           });
-      marks.resolved = now();
+      // An IP literal needs no resolution: its resolve phase is zero.
+      marks.resolved = net.isIP(hostname) ? start : now();
       remoteAddress = address;
       stage = 'connect';
 
@@ -150,7 +151,9 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
       const ready = await Promise.race([connected, aborted]);
 
       client = new Client(target.origin, {
-        connect: (_opts, callback) => callback(null, ready),
+        // undici must get the socket asynchronously: a synchronous callback from inside
+        // its connect step leaves the request queued forever.
+        connect: (_opts, callback) => queueMicrotask(() => callback(null, ready)),
         pipelining: 1,
       });
       const response = await Promise.race([

@@ -18,7 +18,7 @@ export interface IdpProbeInput {
 }
 
 /** Turns a fetch outcome into the transport part of a check result, plus the body to parse. */
-function fromFetch(check: CheckName, outcome: FetchOutcome): { result: CheckResult; body: Buffer | null } {
+function fromFetch(check: CheckName, outcome: FetchOutcome, receivedAt: number): { result: CheckResult; body: Buffer | null } {
   const base = {
     check,
     url: outcome.url,
@@ -34,7 +34,7 @@ function fromFetch(check: CheckName, outcome: FetchOutcome): { result: CheckResu
     };
   }
   const { status, headers, body } = outcome.response;
-  const cache = cacheVerdict(headers);
+  const cache = cacheVerdict(headers, receivedAt);
   const result: CheckResult = { ...base, ok: true, reason: null, detail: '', status, responseBytes: body.length, cache };
   if (status !== 200) {
     const reason: FailureReason = status === 429 ? 'rate_limited' : 'http_status';
@@ -72,7 +72,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   };
   const budgetSeconds = target.budgetMs / 1000;
 
-  const fetchedDiscovery = fromFetch('discovery', await deps.http(target.discoveryUrl, request));
+  const fetchedDiscovery = fromFetch('discovery', await deps.http(target.discoveryUrl, request), deps.now());
   let discovery = fetchedDiscovery.result;
   let issuerMatch: boolean | null = null;
   let jwksUri: string | null = null;
@@ -102,7 +102,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     };
   }
 
-  const fetchedJwks = fromFetch('jwks', await deps.http(jwksUri, request));
+  const fetchedJwks = fromFetch('jwks', await deps.http(jwksUri, request), deps.now());
   let jwks = fetchedJwks.result;
   let keys: IdpProbeResult['keys'] = null;
   let keyIds: string[] | null = null;

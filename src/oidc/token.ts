@@ -1,0 +1,296 @@
+/**
+ * Checks a web identity token the way STS will, before STS is asked: against the JWKS of
+ * the IdP's latest run. It answers whether the token's `kid` is in that key set, whether
+ * the signature verifies (jose), and whether `iss`, `aud`, `sub`, `exp` and `alg` are
+ * what STS requires (STS-FACTS.md, "What STS checks").
+ *
+ * The header and payload are decoded without trusting them; nothing from the token text
+ * is copied into the result except the claims named in {@link TokenCheck}, which are
+ * identifiers, not secrets. The token itself never appears in a result or detail.
+ */
+import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors } from 'jose';
+import type { CryptoKey, JSONWebKeySet, JWTPayload, ProtectedHeaderParameters } from 'jose';
+import { decodeJsonBody, isPlainObject, quote } from './discovery.js';
+import { SIGNING_ALGS, findKey, parseJwks } from './jwks.js';
+
+/** The audience STS expects by convention (any value in the provider's client-id list works). */
+export const STS_AUDIENCE = 'sts.amazonaws.com';
+
+/** WebIdentityToken length limits of the STS API. */
+export const TOKEN_MIN_CHARS = 4;
+export const TOKEN_MAX_CHARS = 20_000;
+
+/** Why a token would be refused; the first in this order is reported as `reason`. */
+export const TOKEN_CHECK_REASONS = [
+  'token_malformed',
+  'token_alg',
+  'token_kid',
+  'token_signature',
+  'token_issuer',
+  'token_audience',
+  'token_claims',
+  'token_expired',
+] as const;
+
+export type TokenCheckReason = (typeof TOKEN_CHECK_REASONS)[number];
+
+/** The outcome of {@link checkToken}: plain data, no token text. */
+export interface TokenCheck {
+  ok: boolean;
+  /** The first failure in {@link TOKEN_CHECK_REASONS} order; null when ok. */
+  reason: TokenCheckReason | null;
+  /** Every failure, joined with "; " ('' when ok). */
+  detail: string;
+  /** Header `alg`, null when absent or not a string. */
+  alg: string | null;
+  /** Header `kid`, null when absent or not a string. */
+  kid: string | null;
+  /**
+   * Whether a usable key with the token's kid is in the latest JWKS; null when no JWKS
+   * is known yet. False for a token without kid.
+   */
+  kidInJwks: boolean | null;
+  /** Whether the signature verifies with the latest JWKS; null when it could not be tried (no JWKS, no matching key, unusable alg). */
+  signatureValid: boolean | null;
+  issuer: string | null;
+  /** `aud` as a list (empty when absent). */
+  audiences: string[];
+  /** Whether `aud` includes sts.amazonaws.com. */
+  audienceIncludesSts: boolean;
+  subject: string | null;
+  /** `iat`, seconds since the epoch. */
+  issuedAt: number | null;
+  /** `exp`, seconds since the epoch (the `oidc_token_expiry_timestamp_seconds` value). */
+  expiresAt: number | null;
+  warnings: string[];
+}
+
+/** What the token is checked against. */
+export interface TokenExpectations {
+  /** The configured issuer: `iss` must equal it exactly. */
+  issuer: string;
+  /** Raw body of the latest JWKS (or its parsed JSON); null when no IdP run produced one. */
+  jwks: Buffer | string | JSONWebKeySet | null;
+  /** Wall clock, milliseconds since the epoch. */
+  nowMs: number;
+}
+
+const ACCEPTED_ALGS: readonly string[] = SIGNING_ALGS;
+
+/**
+ * Checks one token. Never throws and never rejects.
+ *
+ * Failures (see {@link TokenCheckReason}): not a compact JWS or outside STS's 4-20000
+ * characters (`token_malformed`); `alg` not RS256/384/512 or ES256/384/512
+ * (`token_alg`); no `kid`, or no usable key with it in the latest JWKS (`token_kid`);
+ * signature not valid with that key (`token_signature`); `iss` differs from the issuer
+ * (`token_issuer`); no `aud` (`token_audience`); no string `sub`, or non-integer
+ * timestamps (`token_claims`); `exp` missing or not in the future (`token_expired`).
+ *
+ * Warnings: `aud` without sts.amazonaws.com (STS accepts any value in the IAM provider's
+ * client-id list, so this cannot be judged here), `nbf`/`iat` in the future, no JWKS
+ * known yet, a JWKS that could not be used.
+ */
+export async function checkToken(token: string, expected: TokenExpectations): Promise<TokenCheck> {
+  const result: TokenCheck = {
+    ok: false,
+    reason: null,
+    detail: '',
+    alg: null,
+    kid: null,
+    kidInJwks: null,
+    signatureValid: null,
+    issuer: null,
+    audiences: [],
+    audienceIncludesSts: false,
+    subject: null,
+    issuedAt: null,
+    expiresAt: null,
+    warnings: [],
+  };
+  const failures = new Map<TokenCheckReason, string[]>();
+  const fail = (reason: TokenCheckReason, detail: string): void => {
+    failures.set(reason, [...(failures.get(reason) ?? []), detail]);
+  };
+  const finish = (): TokenCheck => {
+    const ordered = TOKEN_CHECK_REASONS.filter((reason) => failures.has(reason));
+    result.reason = ordered[0] ?? null;
+    result.ok = result.reason === null;
+    result.detail = ordered.flatMap((reason) => failures.get(reason) ?? []).join('; ');
+    return result;
+  };
+
+  if (token.length < TOKEN_MIN_CHARS || token.length > TOKEN_MAX_CHARS) {
+    fail('token_malformed', `token is ${token.length} characters; STS accepts ${TOKEN_MIN_CHARS}-${TOKEN_MAX_CHARS}`);
+  }
+  const decoded = decode(token);
+  if (!decoded.ok) {
+    fail('token_malformed', decoded.detail);
+    return finish();
+  }
+  const { header, payload } = decoded;
+
+  // Header.
+  result.alg = typeof header.alg === 'string' ? header.alg : null;
+  result.kid = typeof header.kid === 'string' ? header.kid : null;
+  if (result.alg === null) fail('token_alg', 'header has no alg');
+  else if (!ACCEPTED_ALGS.includes(result.alg)) {
+    fail('token_alg', `alg ${quote(result.alg)} is not one STS accepts (${ACCEPTED_ALGS.join(', ')})`);
+  }
+
+  // Claims.
+  checkClaims(payload, expected, result, fail);
+
+  // Key and signature, against the latest JWKS.
+  const keySet = loadKeySet(expected.jwks);
+  if (keySet.warning !== null) result.warnings.push(keySet.warning);
+  if (result.kid === null) {
+    fail('token_kid', 'header has no kid; STS picks the verification key by kid');
+    if (keySet.jwks !== null) result.kidInJwks = false;
+  } else if (keySet.jwks !== null) {
+    const key = findKey(keySet.summaries, result.kid);
+    result.kidInJwks = key !== undefined;
+    if (key === undefined) {
+      const unusable = keySet.summaries.find((summary) => summary.kid === result.kid);
+      const why = unusable ? ` (a key with that kid is present but unusable: ${unusable.problem ?? 'unknown'})` : '';
+      fail('token_kid', `kid ${quote(result.kid)} is not in the latest JWKS${why}`);
+    }
+  }
+  if (keySet.jwks !== null && result.kidInJwks === true && result.alg !== null && ACCEPTED_ALGS.includes(result.alg)) {
+    result.signatureValid = await verifySignature(token, keySet.jwks);
+    if (result.signatureValid === false) fail('token_signature', `signature does not verify with the JWKS key ${quote(result.kid ?? '')}`);
+  }
+  return finish();
+}
+
+type Decoded =
+  | { ok: true; header: ProtectedHeaderParameters; payload: JWTPayload }
+  | { ok: false; detail: string };
+
+/** Decodes header and payload without verifying anything. */
+function decode(token: string): Decoded {
+  const parts = token.split('.');
+  if (parts.length !== 3) {
+    const hint = parts.length === 5 ? ' (looks like an encrypted JWE; STS needs a signed JWT)' : '';
+    return { ok: false, detail: `token is not a compact JWS: ${parts.length} dot-separated parts, expected 3${hint}` };
+  }
+  if (parts.some((part, index) => index < 2 && !/^[A-Za-z0-9_-]+$/.test(part)) || !/^[A-Za-z0-9_-]*$/.test(parts[2] ?? '')) {
+    return { ok: false, detail: 'token is not a compact JWS: a part is not base64url' };
+  }
+  let header: ProtectedHeaderParameters;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    return { ok: false, detail: 'token header is not a base64url JSON object' };
+  }
+  try {
+    return { ok: true, header, payload: decodeJwt(token) };
+  } catch {
+    return { ok: false, detail: 'token payload is not a base64url JSON object' };
+  }
+}
+
+/** The claim checks: iss, aud, sub, exp, iat, nbf. */
+function checkClaims(
+  payload: JWTPayload,
+  expected: TokenExpectations,
+  result: TokenCheck,
+  fail: (reason: TokenCheckReason, detail: string) => void,
+): void {
+  const nowSeconds = expected.nowMs / 1000;
+
+  if (typeof payload.iss !== 'string') fail('token_issuer', 'iss is missing or not a string');
+  else {
+    result.issuer = payload.iss;
+    if (payload.iss !== expected.issuer) {
+      fail('token_issuer', `iss ${quote(payload.iss)} does not equal the issuer ${quote(expected.issuer)}`);
+    }
+  }
+
+  const aud = payload.aud;
+  if (typeof aud === 'string') result.audiences = [aud];
+  else if (Array.isArray(aud)) result.audiences = aud.filter((value): value is string => typeof value === 'string');
+  if (result.audiences.length === 0) fail('token_audience', 'aud is missing (STS: "Missing a required claim: aud")');
+  else {
+    result.audienceIncludesSts = result.audiences.includes(STS_AUDIENCE);
+    if (!result.audienceIncludesSts) {
+      result.warnings.push(
+        `aud ${quote(result.audiences.join(', '))} does not include ${STS_AUDIENCE}; STS accepts it only if the IAM OIDC provider lists it as a client id`,
+      );
+    }
+  }
+
+  if (typeof payload.sub === 'string' && payload.sub !== '') result.subject = payload.sub;
+  else fail('token_claims', 'sub is missing or not a string');
+
+  for (const claim of ['iat', 'nbf'] as const) {
+    const value = payload[claim];
+    if (value === undefined) continue;
+    if (!Number.isInteger(value)) fail('token_claims', `${claim} is not an integer number of seconds`);
+    else if ((value as number) > nowSeconds + 60) result.warnings.push(`${claim} is ${Math.round((value as number) - nowSeconds)} s in the future`);
+  }
+  if (Number.isInteger(payload.iat)) result.issuedAt = payload.iat as number;
+
+  const exp = payload.exp;
+  if (exp === undefined) fail('token_expired', 'exp is missing');
+  else if (!Number.isInteger(exp)) fail('token_claims', 'exp is not an integer number of seconds');
+  else {
+    result.expiresAt = exp;
+    if (exp <= nowSeconds) fail('token_expired', `token expired ${Math.round(nowSeconds - exp)} s ago (exp ${exp})`);
+  }
+}
+
+interface KeySet {
+  jwks: JSONWebKeySet | null;
+  summaries: ReturnType<typeof parseJwks>['keys'];
+  warning: string | null;
+}
+
+/** Reads the latest JWKS; a set that cannot be used is reported as a warning, not a token failure. */
+function loadKeySet(input: TokenExpectations['jwks']): KeySet {
+  if (input === null) return { jwks: null, summaries: [], warning: 'no JWKS known yet (no successful IdP run); kid and signature not checked' };
+  let value: unknown = input;
+  if (typeof input === 'string' || Buffer.isBuffer(input)) {
+    const decoded = decodeJsonBody(input);
+    if (!decoded.ok) return { jwks: null, summaries: [], warning: `latest JWKS is unusable (${decoded.detail}); kid and signature not checked` };
+    value = decoded.value;
+  }
+  if (!isPlainObject(value) || !Array.isArray(value['keys'])) {
+    return { jwks: null, summaries: [], warning: 'latest JWKS has no keys array; kid and signature not checked' };
+  }
+  const parsed = parseJwks(JSON.stringify(value));
+  return { jwks: value as unknown as JSONWebKeySet, summaries: parsed.keys, warning: null };
+}
+
+/**
+ * Verifies the JWS signature only (claims are checked above, against our own clock).
+ * true / false, or null when jose could not pick or import a key.
+ */
+async function verifySignature(token: string, jwks: JSONWebKeySet): Promise<boolean | null> {
+  let getKey: ReturnType<typeof createLocalJWKSet>;
+  try {
+    getKey = createLocalJWKSet(jwks);
+  } catch {
+    return null;
+  }
+  const algorithms = [...ACCEPTED_ALGS];
+  try {
+    await compactVerify(token, getKey, { algorithms });
+    return true;
+  } catch (error) {
+    if (error instanceof errors.JWSSignatureVerificationFailed) return false;
+    if (error instanceof errors.JWKSMultipleMatchingKeys) {
+      // Several keys share the kid: the signature is valid if any of them verifies it.
+      for await (const key of error as unknown as AsyncIterable<CryptoKey>) {
+        try {
+          await compactVerify(token, key, { algorithms });
+          return true;
+        } catch {
+          // try the next key
+        }
+      }
+      return false;
+    }
+    return null;
+  }
+}
