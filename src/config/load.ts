@@ -95,7 +95,7 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
   if (document.errors.length > 0) {
     throw new ConfigError(
       source,
-      document.errors.map((error) => `YAML syntax: ${error.message.split('\n')[0]}`),
+      document.errors.map((error) => `YAML syntax: ${error.message.split('\n')[0]!.replace(/:$/, '')}`),
     );
   }
   const raw: unknown = document.toJS() ?? {};

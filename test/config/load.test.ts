@@ -1,0 +1,142 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, formatPath, loadConfig, parseConfig } from '../../src/config/load.js';
+
+async function errorsOf(yaml: string, readFile?: (path: string) => Promise<string>): Promise<readonly string[]> {
+  try {
+    await parseConfig(yaml, 'test.yaml', readFile ? { readFile } : {});
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.errors;
+  }
+  assert.fail('expected the configuration to be rejected');
+}
+
+const idp = (extra = '') => `idps:\n  - name: gh\n    issuer: https://token.actions.githubusercontent.com\n${extra}`;
+const sts = (fields: string) =>
+  idp(`    sts:\n      - name: canary\n        roleArn: arn:aws:iam::111122223333:role/idp-canary\n        regions: [us-east-1]\n${fields}`);
+
+describe('configuration loading', () => {
+  test('an empty file gets every default', async () => {
+    const config = await parseConfig('', 'empty.yaml');
+    assert.deepEqual(config.server, { host: '0.0.0.0', port: 9741 });
+    assert.deepEqual(config.idps, []);
+    assert.equal(config.alerts.failuresBeforeFiring, 3);
+    assert.equal(config.alerts.certExpiryWarning, 14 * 86_400_000);
+    assert.equal(config.state.file, '');
+  });
+
+  test('IdPs inherit the defaults and may override them', async () => {
+    const config = await parseConfig(
+      `defaults:\n  timeout: 8s\n  budget: 4500ms\n${idp('    schedule: "0 * * * * *"\n    maxBodyBytes: 4096\n')}`,
+      'x.yaml',
+    );
+    const [target] = config.idps;
+    assert.ok(target);
+    assert.equal(target.discoveryUrl, 'https://token.actions.githubusercontent.com/.well-known/openid-configuration');
+    assert.equal(target.timeoutMs, 8000);
+    assert.equal(target.budgetMs, 4500);
+    assert.equal(target.schedule, '0 * * * * *');
+    assert.equal(target.maxBodyBytes, 4096);
+  });
+
+  test('the loaded configuration is frozen', async () => {
+    const config = await parseConfig(idp(), 'x.yaml');
+    assert.throws(() => {
+      (config.idps as unknown as unknown[]).push({});
+    }, TypeError);
+    assert.throws(() => {
+      (config.idps[0] as { issuer: string }).issuer = 'https://evil.example';
+    }, TypeError);
+  });
+
+  test('--listen overrides server.listen', async () => {
+    const config = await parseConfig('server:\n  listen: "0.0.0.0:1"\n', 'x.yaml', { listen: '[::1]:9999' });
+    assert.deepEqual(config.server, { host: '::1', port: 9999 });
+  });
+
+  test('thumbprints are normalised to lower case and the CA file is read', async () => {
+    const config = await parseConfig(
+      idp(`    tls:\n      caFile: /ca.pem\n      thumbprints: ["6938FD4D98BAB03FAADB97B34396831E3780AEA1"]\n`),
+      'x.yaml',
+      { readFile: async () => '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n' },
+    );
+    assert.deepEqual(config.idps[0]?.thumbprints, ['6938fd4d98bab03faadb97b34396831e3780aea1']);
+    assert.match(config.idps[0]?.ca ?? '', /BEGIN CERTIFICATE/);
+  });
+
+  const invalid: [string, string, string[]][] = [
+    ['unknown top-level key', 'sever:\n  listen: "x"\n', ['sever: unknown key']],
+    ['unknown nested key', idp('    tmeout: 5s\n'), ['idps[0].tmeout: unknown key']],
+    ['bad duration', 'defaults:\n  timeout: 5 seconds\n', ['defaults.timeout: must be a duration like 10s (units ms, s, m, h, d, w, y)']],
+    ['bad schedule', 'defaults:\n  schedule: "every minute"\n', ['defaults.schedule: must be a node-cron expression with 5 or 6 fields (seconds first), e.g. "*/30 * * * * *"']],
+    ['bad listen', 'server:\n  listen: "9741"\n', ['server.listen: must be HOST:PORT, e.g. 0.0.0.0:9741']],
+    ['missing issuer', 'idps:\n  - name: gh\n', ['idps[0].issuer: is required']],
+    ['issuer with a query', 'idps:\n  - name: gh\n    issuer: https://x.example/?a=1\n', ['idps[0].issuer: must be an absolute https URL with no query or fragment (the token `iss`)']],
+    ['bad name', 'idps:\n  - name: GitHub Actions\n    issuer: https://x.example\n', ['idps[0].name: must match [a-z0-9_-]{1,63}']],
+    [
+      'duplicate names',
+      'idps:\n  - name: a\n    issuer: https://x.example\n  - name: a\n    issuer: https://y.example\n',
+      ['idps[1].name: duplicate IdP name "a"'],
+    ],
+    ['bad thumbprint', idp('    tls:\n      thumbprints: ["abc"]\n'), ['idps[0].tls.thumbprints[0]: must be 40 hex characters (SHA-1 of the top intermediate CA)']],
+    [
+      'bad role ARN',
+      idp('    sts:\n      - name: canary\n        roleArn: arn:aws:iam::1:role/x\n        regions: [us-east-1]\n        token: { env: TOKEN }\n'),
+      ['idps[0].sts[0].roleArn: must be an IAM role ARN like arn:aws:iam::111122223333:role/idp-canary'],
+    ],
+    ['two token sources', sts('        token: { env: TOKEN, file: /t }\n'), ['idps[0].sts[0].token: needs exactly one of file, env, clientCredentials']],
+    ['duration too short', sts('        durationSeconds: 60\n        token: { env: TOKEN }\n'), ['idps[0].sts[0].durationSeconds: Too small: expected number to be >=900']],
+    ['bad region', idp('    sts:\n      - name: c\n        roleArn: arn:aws:iam::111122223333:role/x\n        regions: [Virginia]\n        token: { env: T }\n'), ['idps[0].sts[0].regions[0]: must be a region name like us-east-1']],
+    ['bad ratio', 'alerts:\n  budgetWarningRatio: 1.5\n', ['alerts.budgetWarningRatio: Too big: expected number to be <1']],
+    ['YAML syntax', 'idps: [\n', ['YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1']],
+  ];
+  for (const [name, yaml, expected] of invalid) {
+    test(`rejects: ${name}`, async () => {
+      assert.deepEqual(await errorsOf(yaml), expected);
+    });
+  }
+
+  test('every error is reported at once', async () => {
+    const errors = await errorsOf('defaults:\n  timeout: soon\nidps:\n  - name: A\n    issuer: ftp://x\n    extra: 1\n');
+    assert.deepEqual([...errors].sort(), [
+      'defaults.timeout: must be a duration like 10s (units ms, s, m, h, d, w, y)',
+      'idps[0].extra: unknown key',
+      'idps[0].issuer: must be an absolute https URL with no query or fragment (the token `iss`)',
+      'idps[0].name: must match [a-z0-9_-]{1,63}',
+    ]);
+  });
+
+  test('an unreadable CA file names its key', async () => {
+    const errors = await errorsOf(idp('    tls:\n      caFile: /nope.pem\n'), async () => {
+      throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    });
+    assert.deepEqual(errors, ['idps[0].tls.caFile: cannot read /nope.pem (ENOENT)']);
+  });
+
+  test('a missing configuration file is a ConfigError naming the file', async () => {
+    await assert.rejects(loadConfig('/nonexistent/idp-canary.yaml'), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.errors, ['cannot read the configuration file (ENOENT)']);
+      assert.match(error.message, /\/nonexistent\/idp-canary.yaml/);
+      return true;
+    });
+  });
+
+  test('the shipped default configuration is valid', async () => {
+    const config = await loadConfig('config/default.yaml');
+    assert.deepEqual(config.idps.map((target) => target.name), ['github-actions', 'gitlab-com', 'google']);
+  });
+
+  test('the published JSON Schema is current', async () => {
+    const { configJsonSchema } = await import('../../src/config/schema.js');
+    const published = JSON.parse(await readFile('config/idp-canary.schema.json', 'utf8'));
+    assert.deepEqual(published, configJsonSchema(), 'run `npm run schema` to regenerate it');
+  });
+
+  test('paths format like idps[1].sts[0].roleArn', () => {
+    assert.equal(formatPath(['idps', 1, 'sts', 0, 'roleArn']), 'idps[1].sts[0].roleArn');
+    assert.equal(formatPath([]), '(top level)');
+  });
+});
