@@ -12,7 +12,7 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { IdpTarget } from '../config/load.js';
 import type { StsProbeConfig } from '../config/schema.js';
-import { PHASES, type PhaseTimings } from '../http/types.js';
+import type { PhaseTimings } from '../http/types.js';
 import { checkToken, type TokenCheckReason } from '../oidc/token.js';
 import { ASSUME_ROLE_HEADERS, MAX_MESSAGE_CHARS, assumeRoleRequestBody, parseStsResponse } from '../sts/assume-role.js';
 import { endpointWarnings, stsEndpoint } from '../sts/endpoints.js';
@@ -130,8 +130,6 @@ export interface StsProbeDeps extends ProbeDeps {
   backoff?: BackoffOptions;
 }
 
-const ZERO_TIMINGS: PhaseTimings = Object.freeze(Object.fromEntries(PHASES.map((phase) => [phase, 0])) as PhaseTimings);
-
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   await delay(ms, undefined, signal === undefined ? undefined : { signal }).catch(() => undefined);
 }
@@ -247,10 +245,12 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
   for (let attempt = 1; attempt <= probe.maxAttempts; attempt += 1) {
     let backoffMs = 0;
     if (attempt > 1) {
+      // Cancelled (shutdown, reload): no more retries; the attempts made are the result.
+      if (deps.signal?.aborted) break;
       backoffMs = backoffDelayMs(attempt - 2, backoff, random);
       await sleep(backoffMs, deps.signal);
+      if (deps.signal?.aborted) break;
     }
-    if (deps.signal?.aborted) break;
     const result = await callOnce(endpoint, body, idp, deps, attempt, backoffMs);
     attempts.push(result.attempt);
     if (result.assumedRole !== null) {
@@ -291,7 +291,7 @@ async function callOnce(
     maxBodyBytes: idp.maxBodyBytes,
     ...(deps.signal === undefined ? {} : { signal: deps.signal }),
   });
-  const common = { attempt, startedAt, backoffMs, durationSeconds: outcome.durationSeconds, timings: outcome.timings ?? ZERO_TIMINGS };
+  const common = { attempt, startedAt, backoffMs, durationSeconds: outcome.durationSeconds, timings: outcome.timings };
   if (!outcome.ok) {
     const status = outcome.status ?? 0;
     const failed = { code: outcome.reason, status, message: clip(outcome.detail) };

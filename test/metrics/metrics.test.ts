@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import type { CheckResult, IdpProbeResult } from '../../src/probes/types.js';
+import type { JwkSummary } from '../../src/oidc/jwks.js';
+
+const timings = { resolve: 0, connect: 0.001, tls: 0.01, processing: 0.2, transfer: 0.001 };
+
+function check(name: 'discovery' | 'jwks', extra: Partial<CheckResult> = {}): CheckResult {
+  return {
+    check: name,
+    ok: true,
+    reason: null,
+    detail: '',
+    url: `https://idp.example/${name}`,
+    status: 200,
+    durationSeconds: 0.212,
+    timings,
+    responseBytes: 100,
+    cache: { cacheable: true, maxAgeSeconds: 300, ageSeconds: null, problems: [] },
+    tls: { chain: [], earliestNotAfter: 1_900_000_000, topIntermediateSha1: 'a'.repeat(40) },
+    warnings: [],
+    ...extra,
+  };
+}
+
+const key = (kid: string): JwkSummary => ({ kid, id: kid, kty: 'RSA', alg: 'RS256', use: 'sig', bits: 2048, crv: null, usable: true, problem: null });
+
+function result(idp: string, extra: Partial<IdpProbeResult> = {}): IdpProbeResult {
+  return {
+    kind: 'idp',
+    idp,
+    startedAt: 1_800_000_000_000,
+    ok: true,
+    discovery: check('discovery'),
+    jwks: check('jwks'),
+    chain: { seconds: 0.424, budgetSeconds: 5, overBudget: false },
+    issuerMatch: true,
+    keys: [key('k1')],
+    keyIds: ['k1'],
+    keySetChange: null,
+    thumbprintMatch: null,
+    ...extra,
+  };
+}
+
+test('records a run, replaces key series on rotation, and forgets a removed IdP', async () => {
+  const registry = new Registry();
+  const metrics = createMetrics(registry, { version: '1.2.3', defaultMetrics: false });
+  metrics.recordIdp(result('a'));
+  metrics.recordIdp(result('b'));
+  let text = await registry.metrics();
+  assert.match(text, /^oidc_jwks_key_info\{idp="a",kid="k1",kty="RSA",alg="RS256"\} 1$/m);
+  assert.match(text, /^oidc_fetch_chain_seconds\{idp="a"\} 0.424$/m);
+  assert.match(text, /^oidc_check_phase_seconds\{idp="a",check="jwks",phase="processing"\} 0.2$/m);
+  assert.match(text, /^oidc_fetch_chain_duration_seconds_bucket\{le="0.5",idp="a"\} 1$/m);
+  assert.match(text, /^oidc_jwks_changes_total\{idp="a"\} 0$/m);
+
+  metrics.recordIdp(
+    result('a', {
+      startedAt: 1_800_000_030_000,
+      keys: [key('k2')],
+      keyIds: ['k2'],
+      keySetChange: { added: ['k2'], removed: ['k1'] },
+      jwks: check('jwks', { cache: { cacheable: false, maxAgeSeconds: null, ageSeconds: null, problems: ['Cache-Control: no-cache'] } }),
+    }),
+  );
+  text = await registry.metrics();
+  assert.doesNotMatch(text, /idp="a",kid="k1"/);
+  assert.match(text, /^oidc_jwks_key_info\{idp="a",kid="k2",kty="RSA",alg="RS256"\} 1$/m);
+  assert.match(text, /^oidc_jwks_changes_total\{idp="a"\} 1$/m);
+  assert.match(text, /^oidc_jwks_last_change_timestamp_seconds\{idp="a"\} 1800000030$/m);
+  assert.match(text, /^oidc_check_cacheable\{idp="a",check="jwks"\} 0$/m);
+  assert.doesNotMatch(text, /oidc_check_cache_max_age_seconds\{idp="a",check="jwks"\}/, 'no max-age, no series');
+
+  await metrics.forgetIdp('a');
+  text = await registry.metrics();
+  assert.doesNotMatch(text, /idp="a"/);
+  assert.match(text, /idp="b"/);
+});
+
+test('failures count by reason and a skipped JWKS counts no failure', async () => {
+  const registry = new Registry();
+  const metrics = createMetrics(registry, { version: '1.2.3', defaultMetrics: false });
+  const failed = result('c', {
+    ok: false,
+    discovery: check('discovery', { ok: false, reason: 'timeout', status: 0, cache: null, responseBytes: null }),
+    jwks: null,
+    chain: { seconds: null, budgetSeconds: 5, overBudget: null },
+    keys: null,
+    keyIds: null,
+  });
+  metrics.recordIdp(failed);
+  metrics.recordIdp(failed);
+  const text = await registry.metrics();
+  assert.match(text, /^oidc_check_failures_total\{idp="c",check="discovery",reason="timeout"\} 2$/m);
+  assert.match(text, /^oidc_check_success\{idp="c",check="jwks"\} 0$/m);
+  assert.doesNotMatch(text, /oidc_check_failures_total\{idp="c",check="jwks"/);
+  assert.match(text, /^oidc_check_status_code\{idp="c",check="discovery"\} 0$/m);
+});
+
+test('at most 100 key series per IdP', async () => {
+  const registry = new Registry();
+  const metrics = createMetrics(registry, { version: '1', defaultMetrics: false });
+  const keys = Array.from({ length: 150 }, (_, i) => key(`k${i}`));
+  metrics.recordIdp(result('d', { keys, keyIds: keys.map((k) => k.id) }));
+  const info = (await registry.getSingleMetric('oidc_jwks_key_info')!.get()).values;
+  assert.equal(info.length, 100);
+  assert.match(await registry.metrics(), /^oidc_jwks_keys\{idp="d"\} 150$/m);
+});

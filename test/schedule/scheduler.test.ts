@@ -1,0 +1,87 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createScheduler } from '../../src/schedule/scheduler.js';
+import { maxJitterMs, offsetMs, stableFraction } from '../../src/schedule/spread.js';
+
+describe('spread', () => {
+  test('offsets are stable per name and within half the period', () => {
+    assert.equal(offsetMs('github-actions', 30_000), offsetMs('github-actions', 30_000));
+    const offsets = Array.from({ length: 1000 }, (_, i) => offsetMs(`idp-${i}`, 30_000));
+    assert.ok(offsets.every((offset) => offset >= 0 && offset < 15_000));
+    // Spread evenly enough: every 1.5 s slice of the 15 s window gets some.
+    const slices = new Set(offsets.map((offset) => Math.floor(offset / 1500)));
+    assert.equal(slices.size, 10);
+    assert.notEqual(stableFraction('a'), stableFraction('b'));
+  });
+
+  test('jitter is 1 % of the period, at most one second', () => {
+    assert.equal(maxJitterMs(30_000), 300);
+    assert.equal(maxJitterMs(3_600_000), 1000);
+  });
+});
+
+describe('scheduler', () => {
+  test('runs a job on its schedule and counts overruns instead of overlapping', async () => {
+    const overruns: string[] = [];
+    const scheduler = createScheduler({ onOverrun: (name) => overruns.push(name), random: () => 0 });
+    let running = 0;
+    let maxConcurrent = 0;
+    let runs = 0;
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    scheduler.add({
+      name: 'slow',
+      schedule: '* * * * * *',
+      run: async () => {
+        running += 1;
+        runs += 1;
+        maxConcurrent = Math.max(maxConcurrent, running);
+        await blocked;
+        running -= 1;
+      },
+    });
+    // Every second a tick; the first run blocks, so the ticks after it are overruns.
+    await new Promise((resolve) => setTimeout(resolve, 3600));
+    assert.equal(runs, 1);
+    assert.equal(maxConcurrent, 1);
+    assert.ok(overruns.length >= 2, `overruns ${overruns.length}`);
+    assert.ok(overruns.every((name) => name === 'slow'));
+    release();
+    await scheduler.stop(1000);
+  });
+
+  test('stop aborts runs that do not finish within the grace period', async () => {
+    const scheduler = createScheduler({ onOverrun: () => undefined });
+    let aborted = false;
+    scheduler.add({
+      name: 'stuck',
+      schedule: '0 0 1 1 *',
+      run: (signal) =>
+        new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve();
+          });
+        }),
+    });
+    const run = scheduler.runNow('stuck');
+    const started = Date.now();
+    await scheduler.stop(200);
+    await run;
+    assert.equal(aborted, true);
+    assert.ok(Date.now() - started < 1000);
+    assert.deepEqual(scheduler.names(), []);
+  });
+
+  test('a removed job no longer runs', async () => {
+    const scheduler = createScheduler({ onOverrun: () => undefined, random: () => 0 });
+    let runs = 0;
+    scheduler.add({ name: 'gone', schedule: '* * * * * *', run: async () => void (runs += 1) });
+    scheduler.remove('gone');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(runs, 0);
+    await scheduler.stop(100);
+  });
+});
