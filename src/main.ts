@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
+import { parseShard, selectShard } from './config/shard.js';
 import { startDaemon } from './cli/run.js';
 import { validateConfigCommand } from './cli/validate-config.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
@@ -13,11 +14,13 @@ import { VERSION } from './version.js';
 const USAGE = `idp-canary ${VERSION}: watches what AWS STS AssumeRoleWithWebIdentity depends on.
 
 Usage:
-  idp-canary [run] [--config FILE] [--listen HOST:PORT] [--log-level LEVEL]
+  idp-canary [run] [--config FILE] [--listen HOST:PORT] [--log-level LEVEL] [--shard I/N]
   idp-canary validate-config [--config FILE]
   idp-canary --version | --help
 
-Environment: IDP_CANARY_CONFIG, IDP_CANARY_LISTEN, LOG_LEVEL.
+--shard I/N: probe only the IdPs whose stable hash lands on replica I of N (0-based).
+
+Environment: IDP_CANARY_CONFIG, IDP_CANARY_LISTEN, IDP_CANARY_SHARD, LOG_LEVEL.
 Default configuration: config/default.yaml.
 `;
 
@@ -38,6 +41,7 @@ async function main(argv: string[]): Promise<void> {
         config: { type: 'string' },
         listen: { type: 'string' },
         'log-level': { type: 'string' },
+        shard: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -71,10 +75,13 @@ async function main(argv: string[]): Promise<void> {
   if (!(LOG_LEVELS as readonly string[]).includes(level)) usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const logger = createLogger(level as LogLevel);
   const listen = values.listen ?? process.env.IDP_CANARY_LISTEN;
+  const shardText = values.shard ?? process.env.IDP_CANARY_SHARD ?? '0/1';
+  const shard = parseShard(shardText);
+  if (!shard) usageError(`--shard must be I/N with 0 <= I < N, got "${shardText}"`);
 
   let config;
   try {
-    config = await loadConfig(configPath, listen === undefined ? {} : { listen });
+    config = selectShard(await loadConfig(configPath, listen === undefined ? {} : { listen }), shard);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -83,8 +90,11 @@ async function main(argv: string[]): Promise<void> {
     throw error;
   }
 
-  const daemon = await startDaemon(config, { configPath, logger, ...(listen === undefined ? {} : { listen }) });
-  logger.info({ listen: `${config.server.host}:${config.server.port}`, config: configPath, version: VERSION }, 'idp-canary started');
+  const daemon = await startDaemon(config, { configPath, logger, shard, ...(listen === undefined ? {} : { listen }) });
+  logger.info(
+    { listen: `${config.server.host}:${config.server.port}`, config: configPath, shard: `${shard.index}/${shard.count}`, version: VERSION },
+    'idp-canary started',
+  );
 
   process.on('SIGHUP', () => {
     logger.info('SIGHUP: reloading the configuration');

@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
 import { loadConfig, type Config } from '../config/load.js';
+import { selectShard, type Shard } from '../config/shard.js';
 import { createHttp } from '../http/timed-request.js';
 import { createServer } from '../server/server.js';
 import { VERSION } from '../version.js';
@@ -13,6 +14,8 @@ import { VERSION } from '../version.js';
 export interface RunOptions {
   configPath: string;
   listen?: string;
+  /** This replica's share of the IdPs; default all of them. */
+  shard?: Shard;
   logger: Logger;
 }
 
@@ -23,7 +26,11 @@ export async function startDaemon(config: Config, options: RunOptions) {
     logger: options.logger,
     http: createHttp({ userAgent: `idp-canary/${VERSION}` }),
     now: Date.now,
-    loadConfig: () => loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen }),
+    loadConfig: async () =>
+      selectShard(
+        await loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen }),
+        options.shard ?? { index: 0, count: 1 },
+      ),
     version: VERSION,
   });
   const server = createServer({ app, registry, logger: options.logger });
