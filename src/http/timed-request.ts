@@ -33,6 +33,13 @@ class StageError extends Error {
   }
 }
 
+const STAGE_TEXT: Record<Stage, string> = {
+  resolve: 'resolving the host name',
+  connect: 'connecting',
+  tls: 'during the TLS handshake',
+  response: 'waiting for the response',
+};
+
 const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
 function errorCode(error: unknown): string | undefined {
@@ -67,7 +74,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort(new StageError(stage, 'ETIMEDOUT', `no complete response within ${options.timeoutMs} ms`));
+      controller.abort(new StageError(stage, 'ETIMEDOUT', `no complete response within ${options.timeoutMs} ms (${STAGE_TEXT[stage]})`));
     }, options.timeoutMs);
     const onOuterAbort = () => controller.abort(new StageError(stage, 'ABORTED', 'request cancelled'));
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
