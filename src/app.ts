@@ -117,14 +117,14 @@ export function createApp(initial: Config, deps: AppDeps) {
     scheduler.add({ name: target.name, schedule: target.schedule, run: async (signal) => void (await runIdp(state, signal)) });
   }
 
-  function apply(next: Config): void {
+  async function apply(next: Config): Promise<void> {
     const wanted = new Map(next.idps.map((target) => [target.name, target]));
     for (const [name, state] of states) {
       const target = wanted.get(name);
       if (target && sameTarget(target, state.target)) continue;
       scheduler.remove(name);
       states.delete(name);
-      if (!target) void metrics.forgetIdp(name);
+      if (!target) await metrics.forgetIdp(name);
     }
     for (const target of next.idps) if (!states.has(target.name)) schedule(target);
     config = next;
@@ -148,7 +148,7 @@ export function createApp(initial: Config, deps: AppDeps) {
     async reload(): Promise<{ ok: true; idps: number } | { ok: false; errors: readonly string[] }> {
       try {
         const next = await deps.loadConfig();
-        apply(next);
+        await apply(next);
         metrics.recordReload(true, deps.now());
         logger.info({ idps: next.idps.length }, 'configuration reloaded');
         return { ok: true, idps: next.idps.length };

@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<void> {
 
   const daemon = await startDaemon(config, { configPath, logger, shard, ...(listen === undefined ? {} : { listen }) });
   logger.info(
-    { listen: `${config.server.host}:${config.server.port}`, config: configPath, shard: `${shard.index}/${shard.count}`, version: VERSION },
+    { listen: daemon.server.addresses().map((a) => (typeof a === 'string' ? a : `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`)), config: configPath, shard: `${shard.index}/${shard.count}`, version: VERSION },
     'idp-canary started',
   );
 

@@ -23,7 +23,15 @@ export interface MetricsOptions {
 /** Creates every metric on `registry` and returns the functions that feed them. */
 export function createMetrics(registry: Registry, options: MetricsOptions) {
   const registers = [registry];
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client exports these gauges with a `_total` suffix, which `promtool check
+    // metrics` rejects (only counters may end in _total). Their per-type siblings
+    // (nodejs_active_handles{type=...}) carry the same information.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      registry.removeSingleMetric(name);
+    }
+  }
 
   const check = ['idp', 'check'] as const;
   const idp = ['idp'] as const;
