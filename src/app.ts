@@ -13,6 +13,7 @@ import { applyResult, newIdpState, type IdpState } from './idp-state.js';
 import { createMetrics } from './metrics/metrics.js';
 import { probeIdp } from './probes/idp-probe.js';
 import type { IdpProbeResult } from './probes/types.js';
+import type { LoopLagMonitor } from './schedule/loop-lag.js';
 import { createScheduler } from './schedule/scheduler.js';
 
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   loadConfig: () => Promise<Config>;
   version: string;
   random?: () => number;
+  /** Event-loop lag monitor that marks runs whose timings cannot be trusted. */
+  loop?: LoopLagMonitor;
   /** Collect prom-client's process metrics (off in most tests). */
   defaultMetrics?: boolean;
 }
@@ -58,6 +61,7 @@ function internalFailure(target: IdpTarget, startedAt: number, error: unknown): 
     keyIds: null,
     keySetChange: null,
     thumbprintMatch: null,
+    timing: { maxLoopLagSeconds: 0, suspect: false },
   };
 }
 
@@ -85,7 +89,10 @@ export function createApp(initial: Config, deps: AppDeps) {
     const runStarted = deps.now();
     let result: IdpProbeResult;
     try {
-      result = await probeIdp({ target: state.target, previousKeyIds: state.keyIds }, { http: deps.http, now: deps.now, signal });
+      result = await probeIdp(
+        { target: state.target, previousKeyIds: state.keyIds },
+        { http: deps.http, now: deps.now, signal, ...(deps.loop === undefined ? {} : { loop: deps.loop }) },
+      );
     } catch (error) {
       logger.error({ idp: state.target.name, err: error }, 'probe raised an exception (a bug); recorded as internal');
       result = internalFailure(state.target, runStarted, error);

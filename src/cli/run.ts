@@ -8,6 +8,7 @@ import { createApp } from '../app.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { selectShard, type Shard } from '../config/shard.js';
 import { createHttp } from '../http/timed-request.js';
+import { createLoopLagMonitor } from '../schedule/loop-lag.js';
 import { createServer } from '../server/server.js';
 import { VERSION } from '../version.js';
 
@@ -21,7 +22,9 @@ export interface RunOptions {
 
 export async function startDaemon(config: Config, options: RunOptions) {
   const registry = new Registry();
+  const loop = createLoopLagMonitor();
   const app = createApp(config, {
+    loop,
     registry,
     logger: options.logger,
     http: createHttp({ userAgent: `idp-canary/${VERSION}` }),
@@ -43,6 +46,7 @@ export async function startDaemon(config: Config, options: RunOptions) {
     async stop(graceMs = 3000): Promise<void> {
       await app.stop(graceMs);
       await server.close();
+      loop.stop();
     },
   };
 }

@@ -61,16 +61,24 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     reloadOk: new Gauge({ name: 'idp_canary_config_last_reload_successful', help: 'Whether the last configuration load succeeded.', registers }),
     reloadTime: new Gauge({ name: 'idp_canary_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully.', registers }),
     overruns: new Counter({ name: 'idp_canary_probe_overruns_total', help: 'Runs skipped because the previous run was still going.', labelNames: idp, registers }),
+    suspectRuns: new Counter({
+      name: 'idp_canary_timing_suspect_runs_total',
+      help: "Runs whose latencies were not recorded because the daemon's event loop was blocked while they ran.",
+      labelNames: idp,
+      registers,
+    }),
   };
   m.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
 
-  function recordCheck(name: string, result: CheckResult, startedAt: number): void {
+  function recordCheck(name: string, result: CheckResult, startedAt: number, timed: boolean): void {
     const labels = { idp: name, check: result.check };
     m.checkSuccess.set(labels, result.ok ? 1 : 0);
     m.checkLastRun.set(labels, startedAt / 1000);
     m.checkStatus.set(labels, result.status);
-    if (result.status !== 0 || result.ok) m.checkDuration.observe(labels, result.durationSeconds);
-    for (const phase of PHASES) m.checkPhase.set({ ...labels, phase }, result.timings[phase]);
+    if (timed) {
+      if (result.status !== 0 || result.ok) m.checkDuration.observe(labels, result.durationSeconds);
+      for (const phase of PHASES) m.checkPhase.set({ ...labels, phase }, result.timings[phase]);
+    }
     if (!result.ok && result.reason !== null) m.checkFailures.inc({ ...labels, reason: result.reason });
     if (result.responseBytes !== null) m.checkBytes.set(labels, result.responseBytes);
     if (result.cache) {
@@ -98,11 +106,14 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     /** Records one IdP probe run. */
     recordIdp(result: IdpProbeResult): void {
       const labels = { idp: result.idp };
-      recordCheck(result.idp, result.discovery, result.startedAt);
-      if (result.jwks) recordCheck(result.idp, result.jwks, result.startedAt);
+      // Latencies measured while the event loop was blocked are not reported as fact.
+      const timed = !result.timing.suspect;
+      if (!timed) m.suspectRuns.inc(labels);
+      recordCheck(result.idp, result.discovery, result.startedAt, timed);
+      if (result.jwks) recordCheck(result.idp, result.jwks, result.startedAt, timed);
       else m.checkSuccess.set({ idp: result.idp, check: 'jwks' }, 0);
       m.chainBudget.set(labels, result.chain.budgetSeconds);
-      if (result.chain.seconds !== null) {
+      if (result.chain.seconds !== null && timed) {
         m.chainSeconds.set(labels, result.chain.seconds);
         m.chainDuration.observe(labels, result.chain.seconds);
       }

@@ -60,10 +60,26 @@ function thumbprintsMatch(thumbprints: readonly string[], checks: readonly (Chec
   return served.every((sha1) => thumbprints.includes(sha1));
 }
 
+/**
+ * The budget verdict given that measured times may be inflated by up to `lagSeconds`:
+ * the true chain lies in [measured - lag, measured]. Only when the budget falls inside
+ * that interval is the verdict unknown.
+ */
+export function budgetVerdict(measuredSeconds: number, budgetSeconds: number, lagSeconds: number): boolean | null {
+  if (measuredSeconds <= budgetSeconds) return false;
+  if (measuredSeconds - lagSeconds > budgetSeconds) return true;
+  return null;
+}
+
 /** Probes one IdP. Never throws for a failing IdP: failures are data. */
 export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<IdpProbeResult> {
   const { target } = input;
   const startedAt = deps.now();
+  const watch = deps.loop?.watch();
+  const timing = () => {
+    const lag = watch?.end() ?? 0;
+    return { maxLoopLagSeconds: lag, suspect: deps.loop !== undefined && lag > deps.loop.thresholdSeconds };
+  };
   const request = {
     timeoutMs: target.timeoutMs,
     maxBodyBytes: target.maxBodyBytes,
@@ -99,6 +115,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
       keyIds: null,
       keySetChange: null,
       thumbprintMatch: thumbprintsMatch(target.thumbprints, [discovery]),
+      timing: timing(),
     };
   }
 
@@ -118,6 +135,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   }
   // Time spent is time spent: a JWKS that timed out still counts towards the budget.
   const chainSeconds = discovery.durationSeconds + jwks.durationSeconds;
+  const quality = timing();
   return {
     ...base,
     ok: discovery.ok && jwks.ok,
@@ -126,11 +144,12 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     chain: {
       seconds: chainSeconds,
       budgetSeconds,
-      overBudget: chainSeconds > budgetSeconds,
+      overBudget: budgetVerdict(chainSeconds, budgetSeconds, quality.suspect ? quality.maxLoopLagSeconds : 0),
     },
     keys,
     keyIds,
     keySetChange: keyIds !== null && input.previousKeyIds !== null ? diffKeySets(input.previousKeyIds, keyIds) : null,
     thumbprintMatch: thumbprintsMatch(target.thumbprints, [discovery, jwks]),
+    timing: quality,
   };
 }

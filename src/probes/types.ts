@@ -5,6 +5,7 @@
 import type { CacheVerdict } from '../http/cache-control.js';
 import type { HttpFetch, PhaseTimings, TlsInfo } from '../http/types.js';
 import type { JwkSummary, KeySetChange } from '../oidc/jwks.js';
+import type { LoopLagMonitor } from '../schedule/loop-lag.js';
 import type { FailureReason } from './reasons.js';
 
 export type CheckName = 'discovery' | 'jwks';
@@ -34,8 +35,19 @@ export interface FetchChain {
   /** discovery + jwks durations, null when the JWKS was not attempted. */
   seconds: number | null;
   budgetSeconds: number;
-  /** null when `seconds` is null. */
+  /**
+   * null when `seconds` is null, or when the event loop was blocked long enough that the
+   * true chain may lie on either side of the budget (see `timing`).
+   */
   overBudget: boolean | null;
+}
+
+/** How far this run's own clock readings can be trusted. */
+export interface TimingQuality {
+  /** Largest event-loop delay seen while the run was in flight: an upper bound on how much any latency here was inflated. */
+  maxLoopLagSeconds: number;
+  /** true when that delay exceeds the monitor's threshold: the latencies are not reported as fact. */
+  suspect: boolean;
 }
 
 export interface IdpProbeResult {
@@ -58,6 +70,7 @@ export interface IdpProbeResult {
   keySetChange: KeySetChange | null;
   /** Whether every fetched host's top intermediate is among the configured thumbprints; null when none configured. */
   thumbprintMatch: boolean | null;
+  timing: TimingQuality;
 }
 
 /** What a probe needs from the outside world (DESIGN.md §3.4). */
@@ -66,4 +79,6 @@ export interface ProbeDeps {
   /** Wall clock, milliseconds since the epoch. */
   now: () => number;
   signal?: AbortSignal;
+  /** Event-loop lag monitor; without it every run is taken as exactly timed. */
+  loop?: LoopLagMonitor;
 }

@@ -41,6 +41,7 @@ function result(idp: string, extra: Partial<IdpProbeResult> = {}): IdpProbeResul
     keyIds: ['k1'],
     keySetChange: null,
     thumbprintMatch: null,
+    timing: { maxLoopLagSeconds: 0.001, suspect: false },
     ...extra,
   };
 }
@@ -108,4 +109,16 @@ test('at most 100 key series per IdP', async () => {
   const info = (await registry.getSingleMetric('oidc_jwks_key_info')!.get()).values;
   assert.equal(info.length, 100);
   assert.match(await registry.metrics(), /^oidc_jwks_keys\{idp="d"\} 150$/m);
+});
+
+test('a run timed while the event loop was blocked is counted, its latencies not recorded', async () => {
+  const registry = new Registry();
+  const metrics = createMetrics(registry, { version: '1', defaultMetrics: false });
+  metrics.recordIdp(result('e', { timing: { maxLoopLagSeconds: 0.2, suspect: true }, chain: { seconds: 5.1, budgetSeconds: 5, overBudget: null } }));
+  const text = await registry.metrics();
+  assert.match(text, /^idp_canary_timing_suspect_runs_total\{idp="e"\} 1$/m);
+  assert.match(text, /^oidc_check_success\{idp="e",check="jwks"\} 1$/m, 'outcomes are still recorded');
+  assert.doesNotMatch(text, /oidc_fetch_chain_seconds\{idp="e"\}/);
+  assert.doesNotMatch(text, /oidc_check_phase_seconds\{idp="e"/);
+  assert.match(text, /^oidc_fetch_chain_duration_seconds_count\{idp="e"\} 0$/m);
 });
