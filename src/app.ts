@@ -15,6 +15,8 @@ import { probeIdp } from './probes/idp-probe.js';
 import type { IdpProbeResult } from './probes/types.js';
 import type { LoopLagMonitor } from './schedule/loop-lag.js';
 import { createScheduler } from './schedule/scheduler.js';
+import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from './probes/sts-probe.js';
+import { applyStsResult, newStsStates, type StsState } from './sts-state.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -28,6 +30,10 @@ export interface AppDeps {
   random?: () => number;
   /** Event-loop lag monitor that marks runs whose timings cannot be trusted. */
   loop?: LoopLagMonitor;
+  /** The environment, for STS token sources of kind `env`; default empty. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Extra STS probe dependencies (tests: sleep, backoff, readFile). */
+  sts?: Pick<StsProbeDeps, 'sleep' | 'backoff' | 'readFile'>;
   /** Collect prom-client's process metrics (off in most tests). */
   defaultMetrics?: boolean;
 }
@@ -62,7 +68,15 @@ function internalFailure(target: IdpTarget, startedAt: number, error: unknown): 
     keySetChange: null,
     thumbprintMatch: null,
     timing: { maxLoopLagSeconds: 0, suspect: false },
+    tokenEndpoint: null,
+    jwksBody: null,
   };
+}
+
+/** The status API shows key summaries, not the raw JWKS. */
+function withoutJwksBody(result: IdpProbeResult): Omit<IdpProbeResult, 'jwksBody'> {
+  const { jwksBody: _raw, ...rest } = result;
+  return rest;
 }
 
 /** Same target, same probing: a reload leaves such an IdP's schedule and state alone. */
@@ -81,9 +95,16 @@ export function createApp(initial: Config, deps: AppDeps) {
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
   const states = new Map<string, IdpState>();
+  const stsStates = new Map<string, StsState>();
   const startedAt = deps.now();
   let config = initial;
   let started = false;
+
+  function logChange(change: { from: string; to: string } | null, fields: Record<string, unknown>, what: string): void {
+    if (!change) return;
+    if (change.to === 'failing') logger.warn({ ...fields, from: change.from, to: change.to }, `${what} is failing`);
+    else logger.info({ ...fields, from: change.from, to: change.to }, `${what} is ok`);
+  }
 
   async function runIdp(state: IdpState, signal: AbortSignal): Promise<IdpProbeResult> {
     const runStarted = deps.now();
@@ -100,21 +121,62 @@ export function createApp(initial: Config, deps: AppDeps) {
     if (states.get(state.target.name) !== state) return result; // removed by a reload meanwhile
     const change = applyResult(state, result);
     metrics.recordIdp(result);
-    if (change) {
-      const failed = result.discovery.ok ? result.jwks : result.discovery;
-      const fields = {
+    const failed = result.discovery.ok ? result.jwks : result.discovery;
+    logChange(
+      change,
+      {
         idp: result.idp,
-        from: change.from,
-        to: change.to,
         chainSeconds: result.chain.seconds,
         ...(failed && !failed.ok ? { check: failed.check, reason: failed.reason, detail: failed.detail } : {}),
-      };
-      if (change.to === 'failing') logger.warn(fields, `IdP ${result.idp} is failing`);
-      else logger.info(fields, `IdP ${result.idp} is ok`);
-    }
+      },
+      `IdP ${result.idp}`,
+    );
     if (result.keySetChange) {
       logger.info({ idp: result.idp, added: result.keySetChange.added, removed: result.keySetChange.removed }, `IdP ${result.idp} key set changed`);
     }
+    return result;
+  }
+
+  async function runSts(state: StsState, signal: AbortSignal): Promise<StsProbeResult> {
+    const idpState = states.get(state.target.name);
+    const input: StsProbeInput = {
+      idp: state.target,
+      probe: state.probe,
+      region: state.region,
+      jwks: idpState?.jwksBody ?? null,
+      tokenEndpoint: idpState?.tokenEndpoint ?? null,
+    };
+    const runStarted = deps.now();
+    let result: StsProbeResult;
+    try {
+      result = await probeSts(input, {
+        http: deps.http,
+        now: deps.now,
+        signal,
+        env: deps.env ?? {},
+        ...(deps.random === undefined ? {} : { random: deps.random }),
+        ...deps.sts,
+      });
+    } catch (error) {
+      logger.error({ sts: state.key, err: error }, 'STS probe raised an exception (a bug); recorded as internal');
+      result = stsInternalFailure(input, runStarted, error);
+    }
+    if (stsStates.get(state.key) !== state) return result;
+    const change = applyStsResult(state, result);
+    metrics.recordSts(result);
+    const last = result.attempts.at(-1);
+    logChange(
+      change,
+      {
+        idp: result.idp,
+        probe: result.probe,
+        region: result.region,
+        code: result.code,
+        attempts: result.attemptsUsed,
+        ...(result.ok ? {} : { detail: last?.message || result.token.detail }),
+      },
+      `STS probe ${state.key}`,
+    );
     return result;
   }
 
@@ -122,16 +184,40 @@ export function createApp(initial: Config, deps: AppDeps) {
     const state = newIdpState(target);
     states.set(target.name, state);
     scheduler.add({ name: target.name, schedule: target.schedule, run: async (signal) => void (await runIdp(state, signal)) });
+    for (const stsState of newStsStates(target)) {
+      stsStates.set(stsState.key, stsState);
+      scheduler.add({ name: stsState.key, schedule: target.schedule, run: async (signal) => void (await runSts(stsState, signal)) });
+    }
+  }
+
+  function unschedule(name: string): void {
+    scheduler.remove(name);
+    states.delete(name);
+    for (const [key, stsState] of stsStates) {
+      if (stsState.target.name !== name) continue;
+      scheduler.remove(key);
+      stsStates.delete(key);
+    }
   }
 
   async function apply(next: Config): Promise<void> {
     const wanted = new Map(next.idps.map((target) => [target.name, target]));
-    for (const [name, state] of states) {
+    for (const [name, state] of [...states]) {
       const target = wanted.get(name);
       if (target && sameTarget(target, state.target)) continue;
-      scheduler.remove(name);
-      states.delete(name);
-      if (!target) await metrics.forgetIdp(name);
+      const before = newStsStates(state.target);
+      unschedule(name);
+      if (!target) {
+        await metrics.forgetIdp(name);
+        continue;
+      }
+      // The IdP stays but changed: drop the series of probes and regions it no longer has.
+      const after = new Set(newStsStates(target).map((stsState) => stsState.key));
+      const probesAfter = new Set(target.sts.map((probe) => probe.name));
+      for (const old of before) {
+        if (!probesAfter.has(old.probe.name)) await metrics.forgetStsProbe(name, old.probe.name);
+        else if (!after.has(old.key)) await metrics.forgetSts(name, old.probe.name, old.region);
+      }
     }
     for (const target of next.idps) if (!states.has(target.name)) schedule(target);
     config = next;
@@ -173,6 +259,13 @@ export function createApp(initial: Config, deps: AppDeps) {
       await scheduler.runNow(name);
       return state.last;
     },
+    /** Runs one STS probe (`idp/probe/region`) now; null when unknown. */
+    async runStsNow(key: string): Promise<StsProbeResult | null> {
+      const state = stsStates.get(key);
+      if (!state) return null;
+      await scheduler.runNow(key);
+      return state.last;
+    },
     /** The status API document (no secrets: results hold no tokens or credentials). */
     status() {
       return {
@@ -187,8 +280,18 @@ export function createApp(initial: Config, deps: AppDeps) {
           budgetSeconds: state.target.budgetMs / 1000,
           health: state.health,
           lastKeyChange: state.lastKeyChange === null ? null : new Date(state.lastKeyChange).toISOString(),
-          last: state.last,
+          last: state.last === null ? null : withoutJwksBody(state.last),
           history: state.history.toArray(),
+          sts: [...stsStates.values()]
+            .filter((stsState) => stsState.target.name === state.target.name)
+            .map((stsState) => ({
+              probe: stsState.probe.name,
+              region: stsState.region,
+              roleArn: stsState.probe.roleArn,
+              health: stsState.health,
+              last: stsState.last,
+              history: stsState.history.toArray(),
+            })),
         })),
       };
     },

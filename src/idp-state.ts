@@ -28,10 +28,23 @@ export interface IdpState {
   keyIds: string[] | null;
   /** Wall-clock ms of the last key-set change seen, null when none seen. */
   lastKeyChange: number | null;
+  /** The last JWKS that parsed, for the STS probes' token checks (kept when a later run fails). */
+  jwksBody: string | null;
+  /** `token_endpoint` of the last good discovery document. */
+  tokenEndpoint: string | null;
 }
 
 export function newIdpState(target: IdpTarget): IdpState {
-  return { target, health: 'pending', last: null, history: new Ring(target.historySize), keyIds: null, lastKeyChange: null };
+  return {
+    target,
+    health: 'pending',
+    last: null,
+    history: new Ring(target.historySize),
+    keyIds: null,
+    lastKeyChange: null,
+    jwksBody: null,
+    tokenEndpoint: null,
+  };
 }
 
 export function summarise(result: IdpProbeResult): RunSummary {
@@ -52,6 +65,8 @@ export function applyResult(state: IdpState, result: IdpProbeResult): { from: He
   state.last = result;
   state.history.push(summarise(result));
   if (result.keyIds !== null) state.keyIds = result.keyIds;
+  if (result.jwksBody !== null) state.jwksBody = result.jwksBody;
+  if (result.tokenEndpoint !== null) state.tokenEndpoint = result.tokenEndpoint;
   if (result.keySetChange !== null) state.lastKeyChange = result.startedAt;
   state.health = to;
   return from === to ? null : { from, to };

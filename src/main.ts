@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<void> {
     throw error;
   }
 
-  const daemon = await startDaemon(config, { configPath, logger, shard, ...(listen === undefined ? {} : { listen }) });
+  const daemon = await startDaemon(config, { configPath, logger, shard, env: process.env, ...(listen === undefined ? {} : { listen }) });
   logger.info(
     { listen: daemon.server.addresses().map((a) => (typeof a === 'string' ? a : `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`)), config: configPath, shard: `${shard.index}/${shard.count}`, version: VERSION },
     'idp-canary started',

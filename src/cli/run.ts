@@ -17,6 +17,8 @@ export interface RunOptions {
   listen?: string;
   /** This replica's share of the IdPs; default all of them. */
   shard?: Shard;
+  /** The environment, for STS token sources of kind `env`. */
+  env?: Readonly<Record<string, string | undefined>>;
   logger: Logger;
 }
 
@@ -25,6 +27,7 @@ export async function startDaemon(config: Config, options: RunOptions) {
   const loop = createLoopLagMonitor();
   const app = createApp(config, {
     loop,
+    ...(options.env === undefined ? {} : { env: options.env }),
     registry,
     logger: options.logger,
     http: createHttp({ userAgent: `idp-canary/${VERSION}` }),

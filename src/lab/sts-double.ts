@@ -193,9 +193,9 @@ class StsFault {
 const fault = (status: number, code: string, message: string) => new StsFault(status, code, message);
 const invalidToken = (message: string) => fault(400, 'InvalidIdentityToken', message);
 
-/** XML text escaping for element content. */
+/** XML escaping for element content (quotes need none there). */
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (char) => `&#${char.charCodeAt(0)};`);
+  return text.replace(/[<>&]/g, (char) => (char === '<' ? '&lt;' : char === '>' ? '&gt;' : '&amp;'));
 }
 
 /** Whether the client asked for JSON first (real STS answers JSON to `Accept: application/json`). */

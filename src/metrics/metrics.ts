@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import { PHASES } from '../http/types.js';
+import type { StsProbeResult } from '../probes/sts-probe.js';
 import type { CheckResult, IdpProbeResult } from '../probes/types.js';
 
 /** Buckets dense around STS's 5 s budget, so "4.9 s or 5.1 s" is visible in a histogram. */
@@ -35,6 +36,8 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
 
   const check = ['idp', 'check'] as const;
   const idp = ['idp'] as const;
+  const token = ['idp', 'probe'] as const;
+  const sts = ['idp', 'probe', 'region'] as const;
 
   const m = {
     checkSuccess: new Gauge({ name: 'oidc_check_success', help: 'Whether the last check succeeded (1) or failed (0).', labelNames: check, registers }),
@@ -57,6 +60,15 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     tlsExpiry: new Gauge({ name: 'oidc_tls_cert_expiry_timestamp_seconds', help: 'Earliest notAfter among the certificates served.', labelNames: check, registers }),
     tlsTop: new Gauge({ name: 'oidc_tls_top_intermediate_info', help: 'SHA-1 of the last certificate served (the IAM thumbprint).', labelNames: [...check, 'sha1'], registers }),
     thumbprintMatch: new Gauge({ name: 'oidc_tls_thumbprint_match', help: 'Whether the served top intermediates match a configured thumbprint.', labelNames: idp, registers }),
+    tokenSuccess: new Gauge({ name: 'oidc_token_success', help: 'Whether the last token was obtained and passed every check (kid, signature, iss, aud, exp).', labelNames: token, registers }),
+    tokenExpiry: new Gauge({ name: 'oidc_token_expiry_timestamp_seconds', help: '`exp` of the last token obtained.', labelNames: token, registers }),
+    tokenKid: new Gauge({ name: 'oidc_token_kid_in_jwks', help: "Whether the last token's kid is in the IdP's latest JWKS.", labelNames: token, registers }),
+    stsSuccess: new Gauge({ name: 'sts_assume_role_success', help: 'Final outcome of the last run, retries included.', labelNames: sts, registers }),
+    stsFirst: new Gauge({ name: 'sts_assume_role_first_attempt_success', help: 'Whether the first attempt of the last run succeeded.', labelNames: sts, registers }),
+    stsDuration: new Histogram({ name: 'sts_assume_role_duration_seconds', help: 'Duration of each AssumeRoleWithWebIdentity attempt.', labelNames: sts, buckets: LATENCY_BUCKETS, registers }),
+    stsAttempts: new Gauge({ name: 'sts_assume_role_attempts', help: 'Attempts used in the last run (0: no token, STS not called).', labelNames: sts, registers }),
+    stsErrors: new Counter({ name: 'sts_assume_role_errors_total', help: 'Failed attempts by code (STS error code or transport reason).', labelNames: [...sts, 'code'], registers }),
+    stsLastRun: new Gauge({ name: 'sts_assume_role_last_run_timestamp_seconds', help: 'When the last run started.', labelNames: sts, registers }),
     buildInfo: new Gauge({ name: 'idp_canary_build_info', help: 'Build information.', labelNames: ['version', 'nodejs'], registers }),
     reloadOk: new Gauge({ name: 'idp_canary_config_last_reload_successful', help: 'Whether the last configuration load succeeded.', registers }),
     reloadTime: new Gauge({ name: 'idp_canary_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully.', registers }),
@@ -102,6 +114,20 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     infoSeries.set(key, next);
   }
 
+  /** Removes every series (of every metric) whose labels include `match`. */
+  async function removeMatching(match: Record<string, string>): Promise<void> {
+    for (const metric of Object.values(m)) {
+      const { values } = await metric.get();
+      const labelSets = new Map<string, Record<string, string | number>>();
+      for (const { labels } of values as { labels: Record<string, string | number> }[]) {
+        if (!Object.entries(match).every(([key, value]) => labels[key] === value)) continue;
+        const { le: _bucket, ...series } = labels;
+        labelSets.set(JSON.stringify(series), series);
+      }
+      for (const labels of labelSets.values()) metric.remove(labels as Record<string, string>);
+    }
+  }
+
   return {
     /** Records one IdP probe run. */
     recordIdp(result: IdpProbeResult): void {
@@ -135,6 +161,34 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
       if (result.thumbprintMatch === null) m.thumbprintMatch.remove(labels);
       else m.thumbprintMatch.set(labels, result.thumbprintMatch ? 1 : 0);
     },
+    /** Records one STS probe run (one role in one region). */
+    recordSts(result: StsProbeResult): void {
+      const byProbe = { idp: result.idp, probe: result.probe };
+      const labels = { ...byProbe, region: result.region };
+      m.tokenSuccess.set(byProbe, result.token.ok ? 1 : 0);
+      if (result.token.expiresAt === null) m.tokenExpiry.remove(byProbe);
+      else m.tokenExpiry.set(byProbe, result.token.expiresAt);
+      if (result.token.kidInJwks === null) m.tokenKid.remove(byProbe);
+      else m.tokenKid.set(byProbe, result.token.kidInJwks ? 1 : 0);
+      m.stsSuccess.set(labels, result.ok ? 1 : 0);
+      m.stsFirst.set(labels, result.firstAttemptOk ? 1 : 0);
+      m.stsAttempts.set(labels, result.attemptsUsed);
+      m.stsLastRun.set(labels, result.startedAt / 1000);
+      for (const attempt of result.attempts) {
+        if (attempt.status !== 0 || attempt.ok || attempt.code === 'timeout') m.stsDuration.observe(labels, attempt.durationSeconds);
+        if (!attempt.ok && attempt.code !== null) m.stsErrors.inc({ ...labels, code: attempt.code });
+      }
+      // No attempt made (no token, or our bug): the reason still counts as an error.
+      if (result.attemptsUsed === 0 && result.code !== null) m.stsErrors.inc({ ...labels, code: result.code });
+    },
+    /** Removes the series of one STS probe in one region (it left the config). */
+    async forgetSts(name: string, probe: string, region: string): Promise<void> {
+      await removeMatching({ idp: name, probe, region });
+    },
+    /** Removes the token series of an STS probe that left the config. */
+    async forgetStsProbe(name: string, probe: string): Promise<void> {
+      await removeMatching({ idp: name, probe });
+    },
     /** Restores the last key change time (from the state file) after a restart. */
     setLastKeyChange(name: string, timestampSeconds: number): void {
       m.jwksLastChange.set({ idp: name }, timestampSeconds);
@@ -148,16 +202,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     },
     /** Removes every series labelled with this IdP (it left the config). */
     async forgetIdp(name: string): Promise<void> {
-      for (const metric of Object.values(m)) {
-        const { values } = await metric.get();
-        const labelSets = new Map<string, Record<string, string | number>>();
-        for (const { labels } of values as { labels: Record<string, string | number> }[]) {
-          if (labels.idp !== name) continue;
-          const { le: _bucket, ...series } = labels;
-          labelSets.set(JSON.stringify(series), series);
-        }
-        for (const labels of labelSets.values()) metric.remove(labels as Record<string, string>);
-      }
+      await removeMatching({ idp: name });
       for (const key of infoSeries.keys()) {
         if (key.includes(`"idp":${JSON.stringify(name)}`)) infoSeries.delete(key);
       }

@@ -92,18 +92,20 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   let discovery = fetchedDiscovery.result;
   let issuerMatch: boolean | null = null;
   let jwksUri: string | null = null;
+  let tokenEndpoint: string | null = null;
   if (fetchedDiscovery.body !== null) {
     const parsed = parseDiscovery(target.issuer, fetchedDiscovery.body);
     issuerMatch = parsed.issuerMatch;
     if (parsed.ok) {
       jwksUri = parsed.document.jwksUri;
+      tokenEndpoint = parsed.document.tokenEndpoint ?? null;
       discovery = { ...discovery, warnings: [...discovery.warnings, ...parsed.warnings] };
     } else {
       discovery = fail(discovery, parsed.reason, parsed.detail, parsed.warnings);
     }
   }
 
-  const base = { kind: 'idp' as const, idp: target.name, startedAt, issuerMatch };
+  const base = { kind: 'idp' as const, idp: target.name, startedAt, issuerMatch, tokenEndpoint };
   if (jwksUri === null) {
     return {
       ...base,
@@ -116,6 +118,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
       keySetChange: null,
       thumbprintMatch: thumbprintsMatch(target.thumbprints, [discovery]),
       timing: timing(),
+      jwksBody: null,
     };
   }
 
@@ -123,11 +126,13 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   let jwks = fetchedJwks.result;
   let keys: IdpProbeResult['keys'] = null;
   let keyIds: string[] | null = null;
+  let jwksBody: string | null = null;
   if (fetchedJwks.body !== null) {
     const parsed = parseJwks(fetchedJwks.body);
     keys = parsed.keys;
     if (parsed.ok) {
       keyIds = parsed.keys.map((key) => key.id);
+      jwksBody = fetchedJwks.body.toString('utf8');
       jwks = { ...jwks, warnings: [...jwks.warnings, ...parsed.warnings] };
     } else {
       jwks = fail(jwks, parsed.reason, parsed.detail, parsed.warnings);
@@ -151,5 +156,6 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     keySetChange: keyIds !== null && input.previousKeyIds !== null ? diffKeySets(input.previousKeyIds, keyIds) : null,
     thumbprintMatch: thumbprintsMatch(target.thumbprints, [discovery, jwks]),
     timing: quality,
+    jwksBody,
   };
 }

@@ -71,6 +71,10 @@ export interface IdpProbeResult {
   /** Whether every fetched host's top intermediate is among the configured thumbprints; null when none configured. */
   thumbprintMatch: boolean | null;
   timing: TimingQuality;
+  /** `token_endpoint` of the discovery document (client-credentials token sources use it). */
+  tokenEndpoint: string | null;
+  /** The JWKS as served, when it parsed: the STS probe checks tokens against it. Not shown in the status API. */
+  jwksBody: string | null;
 }
 
 /** What a probe needs from the outside world (DESIGN.md §3.4). */

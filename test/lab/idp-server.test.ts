@@ -164,7 +164,9 @@ describe('fixture IdP', () => {
     const slow = await get(idp.jwksUrl);
     assert.equal(slow.status, 200);
     assert.ok(slow.headersMs < 100, `headers after ${slow.headersMs} ms`);
-    assert.ok(slow.bodyMs >= 195 && slow.bodyMs < 700, `body took ${slow.bodyMs} ms`);
+    // The client reads the clock when it sees the headers; under load that can be late,
+    // which shortens the measured body time, so the lower bound keeps some slack.
+    assert.ok(slow.bodyMs >= 150 && slow.bodyMs < 700, `body took ${slow.bodyMs} ms`);
     assert.equal((JSON.parse(slow.text) as JSONWebKeySet).keys[0]?.kid, idp.kid);
     assert.equal(slow.headers['content-length'], String(Buffer.byteLength(slow.text)));
 

@@ -73,7 +73,8 @@ describe('IdP probe against fixture IdPs', () => {
     idp.set({ discovery: { delayMs: 3000 }, jwks: { delayMs: 2500 } });
     const result = await probe();
     assert.equal(result.chain.overBudget, true);
-    assert.ok(result.chain.seconds! > 5.5 && result.chain.seconds! < 5.8, `chain ${result.chain.seconds}`);
+    // 5.5 s injected plus four cold connections; the upper bound allows for a busy machine.
+    assert.ok(result.chain.seconds! > 5.5 && result.chain.seconds! < 6.5, `chain ${result.chain.seconds}`);
     const discoveryProcessing = result.discovery.timings.processing;
     const jwksProcessing = result.jwks!.timings.processing;
     assert.ok(Math.abs(discoveryProcessing - 3.0) < 0.1, `discovery processing ${discoveryProcessing}`);

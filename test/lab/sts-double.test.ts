@@ -1,0 +1,345 @@
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createPki, type Pki } from '../../src/lab/pki.js';
+import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
+import { STS_MESSAGES, startStsDouble, type StsDouble } from '../../src/lab/sts-double.js';
+import { formEncode, parseStsResponse, type StsResponse } from '../../src/sts/assume-role.js';
+import { VERIFICATION_KEY_MESSAGE } from '../../src/sts/errors.js';
+
+// The pinned SDK warns once about Node 20 support; not what these tests are about.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+
+const ROLE = 'arn:aws:iam::123456789012:role/ProbeRole';
+
+// One throwaway PKI for the whole file (key generation is the slow part).
+let pki: Pki;
+before(async () => {
+  pki = await createPki();
+});
+
+interface Raw {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  parsed: StsResponse;
+}
+
+/** Calls the double as the canary does (form POST), or with any parameters. */
+async function call(double: StsDouble, params: Record<string, string | undefined>, accept = 'text/xml'): Promise<Raw> {
+  const pairs = Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  const response = await request(`${double.url}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept },
+    body: formEncode(pairs),
+  });
+  const text = await response.body.text();
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers[name] = value;
+  return { status: response.statusCode, headers, text, parsed: parseStsResponse(response.statusCode, headers, text) };
+}
+
+const params = (token: string, extra: Record<string, string | undefined> = {}) => ({
+  Action: 'AssumeRoleWithWebIdentity',
+  Version: '2011-06-15',
+  RoleArn: ROLE,
+  RoleSessionName: 'probe-session',
+  WebIdentityToken: token,
+  DurationSeconds: '900',
+  ...extra,
+});
+
+function assertError(raw: Raw, status: number, code: string, message?: string | RegExp): void {
+  assert.equal(raw.status, status, raw.text);
+  assert.equal(raw.parsed.ok, false, raw.text);
+  if (raw.parsed.ok) return;
+  assert.equal(raw.parsed.stsCode, code, raw.text);
+  assert.equal(raw.parsed.type, 'Sender');
+  if (typeof message === 'string') assert.equal(raw.parsed.message, message);
+  else if (message !== undefined) assert.match(raw.parsed.message, message);
+}
+
+describe('STS double with @aws-sdk/client-sts as the reference client', () => {
+  let idp: FixtureIdp;
+  let slow: FixtureIdp;
+  let double: StsDouble;
+  let client: STSClient;
+
+  before(async () => {
+    idp = await startIdp({ pki });
+    slow = await startIdp({ pki, basePath: '/slow' });
+    double = await startStsDouble({
+      providers: [
+        { url: idp.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem },
+        { url: slow.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem },
+      ],
+    });
+    // AssumeRoleWithWebIdentity is unsigned: no credentials are configured at all.
+    client = new STSClient({ region: 'us-east-1', endpoint: double.url, maxAttempts: 1 });
+  });
+  after(async () => {
+    client.destroy();
+    await double.close();
+    await Promise.all([idp.close(), slow.close()]);
+  });
+
+  test('success is parsed with every field', async () => {
+    const token = await idp.signToken({ sub: 'system:serviceaccount:ci:canary' });
+    const out = await client.send(
+      new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'probe-session', WebIdentityToken: token, DurationSeconds: 900 }),
+    );
+    assert.equal(out.$metadata.httpStatusCode, 200);
+    assert.match(out.$metadata.requestId ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal(out.AssumedRoleUser?.Arn, 'arn:aws:sts::123456789012:assumed-role/ProbeRole/probe-session');
+    assert.match(out.AssumedRoleUser?.AssumedRoleId ?? '', /^AROA[0-9A-Z]{17}:probe-session$/);
+    assert.equal(out.SubjectFromWebIdentityToken, 'system:serviceaccount:ci:canary');
+    assert.equal(out.Audience, 'sts.amazonaws.com');
+    assert.equal(out.Provider, idp.issuer);
+    assert.match(out.Credentials?.AccessKeyId ?? '', /^ASIA[A-Z2-7]{16}$/);
+    assert.equal(out.Credentials?.SecretAccessKey?.length, 40);
+    assert.ok((out.Credentials?.SessionToken?.length ?? 0) > 100);
+    assert.ok(out.Credentials?.Expiration instanceof Date);
+    const lifetime = (out.Credentials!.Expiration!.getTime() - Date.now()) / 1000;
+    assert.ok(lifetime > 890 && lifetime <= 900, String(lifetime));
+  });
+
+  test('an IdP slower than 5 s: InvalidIdentityTokenException with the verbatim message', async () => {
+    slow.set({ jwks: { delayMs: 5200 } });
+    const token = await slow.signToken();
+    const started = Date.now();
+    const error = await client
+      .send(new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'probe-session', WebIdentityToken: token }))
+      .then(() => null, (caught: unknown) => caught as { name: string; message: string; $metadata: { httpStatusCode?: number } });
+    const elapsed = Date.now() - started;
+    assert.ok(error !== null, 'the call must fail');
+    assert.equal(error.name, 'InvalidIdentityTokenException');
+    assert.equal(error.message, VERIFICATION_KEY_MESSAGE);
+    assert.equal(error.message, "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements");
+    assert.equal(error.$metadata.httpStatusCode, 400);
+    assert.ok(elapsed >= 4900 && elapsed < 8000, `answered after ${elapsed} ms: the budget is 5 s for both fetches`);
+    assert.deepEqual(double.fetches(slow.issuer), { discovery: 1, jwks: 1 });
+  });
+
+  test('injected AccessDenied surfaces as a 403 AccessDenied', async () => {
+    double.inject('AccessDenied');
+    const token = await idp.signToken();
+    const error = await client
+      .send(new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'probe-session', WebIdentityToken: token }))
+      .then(() => null, (caught: unknown) => caught as { name: string; message: string; $metadata: { httpStatusCode?: number } });
+    assert.ok(error !== null);
+    assert.equal(error.name, 'AccessDenied');
+    assert.equal(error.message, 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
+    assert.equal(error.$metadata.httpStatusCode, 403);
+    const next = await client.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'probe-session', WebIdentityToken: token }));
+    assert.equal(next.$metadata.httpStatusCode, 200, 'the injection was used up');
+  });
+
+  test('an unknown issuer: InvalidIdentityTokenException "No OpenIDConnect provider found"', async () => {
+    const token = await idp.signToken({ iss: 'https://unknown.example.com' });
+    await assert.rejects(
+      client.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'probe-session', WebIdentityToken: token })),
+      { name: 'InvalidIdentityTokenException', message: 'No OpenIDConnect provider found in your account for https://unknown.example.com' },
+    );
+  });
+});
+
+describe('STS double: the JWKS cache', () => {
+  let idp: FixtureIdp;
+  let double: StsDouble;
+
+  before(async () => {
+    idp = await startIdp({ pki });
+    double = await startStsDouble({ providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem }] });
+  });
+  afterEach(() => {
+    idp.reset();
+    double.clearCache();
+  });
+  after(async () => {
+    await double.close();
+    await idp.close();
+  });
+
+  test('JWKS with Cache-Control: no-cache is fetched on every call', async () => {
+    idp.set({ jwks: { headers: { 'cache-control': 'no-cache' } } });
+    const token = await idp.signToken();
+    const before = double.fetches(idp.issuer);
+    for (let i = 0; i < 3; i += 1) assert.equal((await call(double, params(token))).parsed.ok, true);
+    const after = double.fetches(idp.issuer);
+    assert.deepEqual({ discovery: after.discovery - before.discovery, jwks: after.jwks - before.jwks }, { discovery: 3, jwks: 3 });
+  });
+
+  test('Pragma: no-cache and max-age=0 also defeat the cache', async () => {
+    for (const headers of [{ pragma: 'no-cache' }, { 'cache-control': 'max-age=0' }] as Array<Record<string, string>>) {
+      idp.set({ jwks: { headers } });
+      const token = await idp.signToken();
+      const before = double.fetches(idp.issuer).jwks;
+      await call(double, params(token));
+      await call(double, params(token));
+      assert.equal(double.fetches(idp.issuer).jwks - before, 2, JSON.stringify(headers));
+    }
+  });
+
+  test('JWKS with max-age=3600 is fetched once', async () => {
+    idp.set({ jwks: { headers: { 'cache-control': 'public, max-age=3600' } } });
+    const token = await idp.signToken();
+    const before = double.fetches(idp.issuer);
+    for (let i = 0; i < 3; i += 1) assert.equal((await call(double, params(token))).parsed.ok, true);
+    const after = double.fetches(idp.issuer);
+    assert.deepEqual({ discovery: after.discovery - before.discovery, jwks: after.jwks - before.jwks }, { discovery: 1, jwks: 1 });
+  });
+
+  test('an unknown kid forces a refetch (key rotation); a kid still unknown fails', async () => {
+    const first = await idp.signToken();
+    assert.equal((await call(double, params(first))).parsed.ok, true);
+    const cached = double.fetches(idp.issuer).jwks;
+    await idp.rotateKeys();
+    const rotated = await idp.signToken();
+    assert.equal((await call(double, params(rotated))).parsed.ok, true);
+    assert.equal(double.fetches(idp.issuer).jwks, cached + 1, 'refetched for the new kid');
+    assert.equal((await call(double, params(rotated))).parsed.ok, true);
+    assert.equal(double.fetches(idp.issuer).jwks, cached + 1, 'and cached again');
+
+    const ghost = await idp.signToken({}, { kid: 'never-published' });
+    assertError(await call(double, params(ghost)), 400, 'InvalidIdentityToken', STS_MESSAGES.unknownKid);
+    assert.equal(double.fetches(idp.issuer).jwks, cached + 2);
+  });
+
+  test('a failing JWKS is never cached and gives the verification-key message', async () => {
+    idp.set({ jwks: { status: 503 } });
+    const token = await idp.signToken();
+    assertError(await call(double, params(token)), 400, 'InvalidIdentityToken', VERIFICATION_KEY_MESSAGE);
+    idp.reset();
+    assert.equal((await call(double, params(token))).parsed.ok, true);
+  });
+
+  test('discovery issuer mismatch gives the verification-key message', async () => {
+    idp.set({ issuerOverride: 'https://other.example.com' });
+    assertError(await call(double, params(await idp.signToken())), 400, 'InvalidIdentityToken', VERIFICATION_KEY_MESSAGE);
+  });
+});
+
+describe('STS double: validation, token checks, faults', () => {
+  let idp: FixtureIdp;
+  let double: StsDouble;
+  let token: string;
+
+  before(async () => {
+    idp = await startIdp({ pki });
+    double = await startStsDouble({
+      providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com', 'my-app'], ca: pki.rootPem }],
+      roles: [
+        { arn: ROLE, maxSessionDurationSeconds: 3600 },
+        { arn: 'arn:aws:iam::123456789012:role/OnlyMain', subjects: ['repo:octo/app:ref:refs/heads/main'] },
+      ],
+    });
+    token = await idp.signToken();
+  });
+  after(async () => {
+    await double.close();
+    await idp.close();
+  });
+
+  test('success answers the XML shape with x-amzn-RequestId, or JSON when asked', async () => {
+    const xml = await call(double, params(token));
+    assert.equal(xml.status, 200);
+    assert.equal(xml.headers['content-type'], 'text/xml');
+    assert.match(xml.headers['x-amzn-requestid'] ?? '', /^[0-9a-f-]{36}$/);
+    assert.match(xml.text, /^<AssumeRoleWithWebIdentityResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/">/);
+    assert.equal(xml.parsed.ok && xml.parsed.requestId, xml.headers['x-amzn-requestid']);
+    assert.equal(xml.parsed.ok && xml.parsed.credentialsPresent, true);
+
+    const json = await call(double, params(token), 'application/json');
+    assert.equal(json.headers['content-type'], 'application/json');
+    assert.equal(json.parsed.ok && json.parsed.format, 'json');
+    assert.equal(json.parsed.ok && json.parsed.assumedRoleArn, 'arn:aws:sts::123456789012:assumed-role/ProbeRole/probe-session');
+  });
+
+  test('GET with query parameters works too', async () => {
+    const response = await request(`${double.url}/?${formEncode(Object.entries(params(token)))}`);
+    assert.equal(response.statusCode, 200);
+    await response.body.dump();
+  });
+
+  test('parameter validation: ValidationError with STS-like messages, the token never echoed', async () => {
+    const missing = await call(double, params(token, { RoleArn: undefined }));
+    assertError(missing, 400, 'ValidationError', "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null");
+    const several = await call(double, params('abc', { RoleSessionName: 'bad name!', DurationSeconds: '60' }));
+    assertError(several, 400, 'ValidationError', /^3 validation errors detected: Value 'bad name!' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern/);
+    assert.match(several.text, /Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4/);
+    assert.ok(!several.text.includes("'abc'"));
+    assertError(await call(double, params(token, { DurationSeconds: '50000' })), 400, 'ValidationError', /less than or equal to 43200/);
+    assertError(await call(double, params(token, { RoleArn: 'arn:aws:iam::123:user/not-a-role' })), 400, 'ValidationError', 'Request ARN is invalid');
+    assertError(await call(double, params(token, { Version: '2010-01-01' })), 400, 'InvalidAction', 'Could not find operation AssumeRoleWithWebIdentity for version 2010-01-01');
+  });
+
+  test('token problems: not a JWT, audience, missing claims, expired, bad signature', async () => {
+    assertError(await call(double, params('not-a-jwt-at-all')), 400, 'InvalidIdentityToken', STS_MESSAGES.notJwt);
+    assertError(await call(double, params(await idp.signToken({ aud: 'someone-else' }))), 400, 'InvalidIdentityToken', 'Incorrect token audience');
+    assert.equal((await call(double, params(await idp.signToken({ aud: ['x', 'my-app'] })))).parsed.ok, true, 'any listed client id');
+    assertError(await call(double, params(await idp.signToken({ aud: undefined }))), 400, 'InvalidIdentityToken', 'Missing a required claim: aud');
+    assertError(await call(double, params(await idp.signToken({ sub: undefined }))), 400, 'InvalidIdentityToken', 'Missing a required claim: sub');
+
+    const expired = await idp.signToken({}, { expiresInSeconds: -400 });
+    const raw = await call(double, params(expired));
+    assertError(raw, 400, 'ExpiredTokenException', /^Token expired: current date\/time (\d+) must be before the expiration date\/time (\d+)$/);
+    const [, now, exp] = /(\d+) must be before the expiration date\/time (\d+)/.exec(raw.parsed.ok ? '' : raw.parsed.message) ?? [];
+    assert.ok(Number(now) - Number(exp) >= 400);
+    assert.equal((await call(double, params(await idp.signToken({}, { expiresInSeconds: -60 })))).parsed.ok, true, '5 minutes of skew');
+
+    const [header, payload] = token.split('.');
+    const forged = `${header}.${payload}.${Buffer.from('not the signature').toString('base64url')}`;
+    assertError(await call(double, params(forged)), 400, 'InvalidIdentityToken', STS_MESSAGES.signature);
+  });
+
+  test('roles: unknown role and trust-policy subjects are AccessDenied; duration above the role max is refused', async () => {
+    assertError(await call(double, params(token, { RoleArn: 'arn:aws:iam::123456789012:role/Nope' })), 403, 'AccessDenied', STS_MESSAGES.accessDenied);
+    const onlyMain = 'arn:aws:iam::123456789012:role/OnlyMain';
+    assertError(await call(double, params(token, { RoleArn: onlyMain })), 403, 'AccessDenied');
+    const main = await idp.signToken({ sub: 'repo:octo/app:ref:refs/heads/main' });
+    assert.equal((await call(double, params(main, { RoleArn: onlyMain }))).parsed.ok, true);
+    assertError(await call(double, params(token, { DurationSeconds: '7200' })), 400, 'ValidationError', STS_MESSAGES.duration);
+  });
+
+  test('injected Throttling and IDPCommunicationError, counted per request', async () => {
+    double.inject('Throttling', { times: 2 });
+    assertError(await call(double, params(token)), 400, 'Throttling', 'Rate exceeded');
+    assertError(await call(double, params(token)), 400, 'Throttling', 'Rate exceeded');
+    assert.equal((await call(double, params(token))).parsed.ok, true);
+
+    double.inject('IDPCommunicationError');
+    assertError(await call(double, params(token)), 400, 'IDPCommunicationError');
+    assert.equal((await call(double, params(token))).parsed.ok, true);
+
+    double.inject('Throttling', { times: Infinity, message: 'Slow down' });
+    assertError(await call(double, params(token)), 400, 'Throttling', 'Slow down');
+    double.clearInjections();
+    assert.equal((await call(double, params(token))).parsed.ok, true);
+    assert.throws(() => double.inject('Throttling', { times: 0 }), RangeError);
+  });
+});
+
+describe('STS double: thumbprints and HTTPS', () => {
+  test('a configured thumbprint list is checked against the top intermediate', async () => {
+    const idp = await startIdp({ pki });
+    const good = await startStsDouble({ providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem, thumbprints: [pki.intermediateSha1] }] });
+    const bad = await startStsDouble({ pki, providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem, thumbprints: ['0'.repeat(40)] }] });
+    try {
+      const token = await idp.signToken();
+      assert.equal((await call(good, params(token))).parsed.ok, true);
+      assert.match(bad.url, /^https:/);
+      const response = await request(`${bad.url}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: formEncode(Object.entries(params(token))),
+        dispatcher: new (await import('undici')).Agent({ connect: { ca: pki.rootPem } }),
+      });
+      const text = await response.body.text();
+      const parsed = parseStsResponse(response.statusCode, {}, text);
+      assert.equal(!parsed.ok && parsed.message, "OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint");
+    } finally {
+      await Promise.all([good.close(), bad.close(), idp.close()]);
+    }
+  });
+});
