@@ -42,6 +42,8 @@ function result(idp: string, extra: Partial<IdpProbeResult> = {}): IdpProbeResul
     keySetChange: null,
     thumbprintMatch: null,
     timing: { maxLoopLagSeconds: 0.001, suspect: false },
+    tokenEndpoint: null,
+    jwksBody: null,
     ...extra,
   };
 }
