@@ -1,0 +1,114 @@
+/**
+ * docs/deployment.md's examples work as written: JSON and YAML blocks parse, the IAM trust
+ * policy allows only sts:AssumeRoleWithWebIdentity under aud and sub conditions, every
+ * values snippet passes `helm lint --strict` and renders valid objects with a configuration
+ * the daemon accepts, the Prometheus scrape config passes `promtool check config` and the
+ * Alertmanager config `amtool check-config`.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { parseConfig } from '../../src/config/load.js';
+import { createPki, type Pki } from '../../src/lab/pki.js';
+import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
+import { makeTempDir } from '../fixtures/temp.js';
+import { CHART, RELEASE, ROOT, helmOptions, lint, locateHelm, only, render } from './helm-fixture.js';
+import { validateObject } from './k8s-shapes.js';
+
+const text = readFileSync(join(ROOT, 'docs', 'deployment.md'), 'utf8');
+const blocks = [...text.matchAll(/^```(\w+)\n([\s\S]*?)^```$/gm)].map((match) => ({ lang: match[1]!, body: match[2]!, line: text.slice(0, match.index).split('\n').length }));
+const yamlBlocks = blocks.filter((block) => block.lang === 'yaml').map((block) => ({ ...block, value: parse(block.body) as Record<string, any> }));
+const valueKeys = new Set(Object.keys(parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as object));
+const isValues = (value: Record<string, unknown>) => Object.keys(value).every((key) => valueKeys.has(key));
+
+describe('docs/deployment.md examples', () => {
+  test('every JSON and YAML block parses', () => {
+    assert.ok(blocks.length > 10);
+    for (const block of blocks.filter((entry) => entry.lang === 'json')) assert.doesNotThrow(() => JSON.parse(block.body), `json block at line ${block.line}`);
+    assert.ok(yamlBlocks.length > 5);
+  });
+
+  test('the trust policy: only sts:AssumeRoleWithWebIdentity, for one audience and one subject', () => {
+    const policies = blocks.filter((block) => block.lang === 'json' && block.body.includes('"Statement"')).map((block) => JSON.parse(block.body));
+    assert.equal(policies.length, 1, 'one policy document: the trust policy (no permissions policy)');
+    const [statement, ...more] = policies[0].Statement;
+    assert.equal(more.length, 0);
+    assert.equal(statement.Effect, 'Allow');
+    assert.equal(statement.Action, 'sts:AssumeRoleWithWebIdentity');
+    assert.match(statement.Principal.Federated, /^arn:aws:iam::\d{12}:oidc-provider\/.+/);
+    const provider = statement.Principal.Federated.split(':oidc-provider/')[1];
+    assert.deepEqual(statement.Condition.StringEquals, {
+      [`${provider}:aud`]: 'sts.amazonaws.com',
+      [`${provider}:sub`]: `system:serviceaccount:monitoring:idp-canary`,
+    });
+    assert.doesNotMatch(text, /put-role-policy|attach-role-policy/, 'no permissions are ever attached');
+  });
+
+  describe('values snippets', helmOptions(), () => {
+    const snippets = yamlBlocks.filter((block) => isValues(block.value));
+    test('there are values snippets to check', () => assert.ok(snippets.length >= 4));
+    let pki: Pki | undefined;
+    for (const snippet of snippets) {
+      test(`values at line ${snippet.line}: lint, render, valid objects, a configuration the daemon accepts`, async (t) => {
+        const { path, error } = locateHelm();
+        if (path === null) throw new Error(`${error} [CI=true: a missing binary is a failure]`);
+        const values = structuredClone(snippet.value);
+        if (values.prometheusRule?.enabled && !existsSync(join(ROOT, 'config', 'prometheus', 'idp-canary.rules.yaml'))) {
+          t.diagnostic('config/prometheus/idp-canary.rules.yaml does not exist yet: rendered without the PrometheusRule');
+          values.prometheusRule.enabled = false;
+        }
+        lint(path, [values]);
+        const objects = render(path, [values]);
+        assert.deepEqual(objects.flatMap(validateObject), []);
+        const config = (only(objects, 'ConfigMap', `${RELEASE}-idp-canary`).data as Record<string, string>)['config.yaml']!;
+        // CA files named by the example are read at load: hand the loader a real certificate.
+        pki ??= await createPki();
+        const rootPem = pki.rootPem;
+        await parseConfig(config, `docs line ${snippet.line}`, { readFile: async () => rootPem });
+      });
+    }
+  });
+
+  test('the Prometheus configuration passes promtool check config', binaryOptions('promtool'), async (t) => {
+    const promtool = requireBinary(t, 'promtool');
+    if (promtool === null) return;
+    const block = yamlBlocks.find((entry) => entry.value.scrape_configs);
+    assert.ok(block, 'a prometheus.yml example');
+    const { rule_files: _rules, ...config } = block.value; // the rules file is checked by its own tests
+    const dir = await makeTempDir();
+    try {
+      const check = async (value: object) => {
+        const file = await dir.write('prometheus.yml', stringify(value));
+        const result = spawnSync(promtool, ['check', 'config', '--syntax-only', file], { encoding: 'utf8' });
+        return { ok: result.status === 0, output: `${result.stdout}\n${result.stderr}` };
+      };
+      let result = await check(config);
+      if (!result.ok && /kubernetes_sd_configs not found/.test(result.output)) {
+        // Debian builds Prometheus without Kubernetes service discovery: check the other jobs.
+        t.diagnostic('this promtool has no kubernetes_sd_configs (Debian build): the Kubernetes scrape job is not checked');
+        result = await check({ ...config, scrape_configs: config.scrape_configs.filter((job: Record<string, unknown>) => !job.kubernetes_sd_configs) });
+      }
+      assert.ok(result.ok, result.output);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  test('the Alertmanager configuration passes amtool check-config', binaryOptions('amtool'), async (t) => {
+    const amtool = requireBinary(t, 'amtool');
+    if (amtool === null) return;
+    const block = yamlBlocks.find((entry) => entry.value.route && entry.value.inhibit_rules);
+    assert.ok(block, 'an alertmanager.yml example');
+    const dir = await makeTempDir();
+    try {
+      const file = await dir.write('alertmanager.yml', block.body);
+      const result = spawnSync(amtool, ['check-config', file], { encoding: 'utf8' });
+      assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
