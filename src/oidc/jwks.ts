@@ -5,7 +5,7 @@
  * nothing here throws.
  */
 import { createHash } from 'node:crypto';
-import { decodeJsonBody, describeType, isPlainObject, own, quote } from './discovery.js';
+import { decodeJsonBody, describeType, isPlainObject, own, quote } from './json-body.js';
 
 /** The JWS algorithms STS accepts for web identity tokens. */
 export const SIGNING_ALGS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const;

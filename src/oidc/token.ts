@@ -10,7 +10,7 @@
  */
 import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors } from 'jose';
 import type { CryptoKey, JSONWebKeySet, JWTPayload, ProtectedHeaderParameters } from 'jose';
-import { decodeJsonBody, isPlainObject, quote } from './discovery.js';
+import { decodeJsonBody, isPlainObject, quote } from './json-body.js';
 import { SIGNING_ALGS, findKey, parseJwks } from './jwks.js';
 
 /** The audience STS expects by convention (any value in the provider's client-id list works). */

@@ -6,7 +6,7 @@
  * so a rotated secret is picked up without a reload.
  */
 import type { HttpFetch } from '../http/types.js';
-import { decodeJsonBody, isPlainObject, own } from '../oidc/discovery.js';
+import { decodeJsonBody, isPlainObject, own } from '../oidc/json-body.js';
 import { describeFileError, redact, type ReadTextFile, type TokenResult } from './types.js';
 
 /** The `token.clientCredentials` config block. */

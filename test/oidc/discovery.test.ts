@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeJsonBody, parseDiscovery } from '../../src/oidc/discovery.js';
+import { parseDiscovery } from '../../src/oidc/discovery.js';
+import { decodeJsonBody } from '../../src/oidc/json-body.js';
 
 const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 
