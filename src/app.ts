@@ -15,6 +15,7 @@ import { probeIdp } from './probes/idp-probe.js';
 import type { IdpProbeResult } from './probes/types.js';
 import type { LoopLagMonitor } from './schedule/loop-lag.js';
 import { createScheduler } from './schedule/scheduler.js';
+import { createAlerting } from './alerts/alerting.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from './probes/sts-probe.js';
 import { applyStsResult, newStsStates, type StsState } from './sts-state.js';
 
@@ -94,6 +95,14 @@ export function createApp(initial: Config, deps: AppDeps) {
     },
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
+  const alerting = createAlerting({
+    config: initial,
+    logger,
+    http: deps.http,
+    now: deps.now,
+    onNotification: (result) => metrics.recordAlertNotification(result),
+    onFiringChange: (counts) => metrics.setAlertsFiring(counts),
+  });
   const states = new Map<string, IdpState>();
   const stsStates = new Map<string, StsState>();
   const startedAt = deps.now();
@@ -121,6 +130,7 @@ export function createApp(initial: Config, deps: AppDeps) {
     if (states.get(state.target.name) !== state) return result; // removed by a reload meanwhile
     const change = applyResult(state, result);
     metrics.recordIdp(result);
+    alerting.observeIdp(result);
     const failed = result.discovery.ok ? result.jwks : result.discovery;
     logChange(
       change,
@@ -164,6 +174,7 @@ export function createApp(initial: Config, deps: AppDeps) {
     if (stsStates.get(state.key) !== state) return result;
     const change = applyStsResult(state, result);
     metrics.recordSts(result);
+    alerting.observeSts(result);
     const last = result.attempts.at(-1);
     logChange(
       change,
@@ -182,6 +193,10 @@ export function createApp(initial: Config, deps: AppDeps) {
 
   function schedule(target: IdpTarget): void {
     const state = newIdpState(target);
+    // Key sets survive restarts (state file): a rotation while down is still seen.
+    state.keyIds = alerting.keyIds(target.name);
+    state.lastKeyChange = alerting.lastKeyChange(target.name);
+    if (state.lastKeyChange !== null) metrics.setLastKeyChange(target.name, state.lastKeyChange / 1000);
     states.set(target.name, state);
     scheduler.add({ name: target.name, schedule: target.schedule, run: async (signal) => void (await runIdp(state, signal)) });
     for (const stsState of newStsStates(target)) {
@@ -220,6 +235,8 @@ export function createApp(initial: Config, deps: AppDeps) {
       }
     }
     for (const target of next.idps) if (!states.has(target.name)) schedule(target);
+    // Resolves the alerts of IdPs, probes and regions that left the configuration.
+    alerting.update(next);
     config = next;
   }
 
@@ -231,8 +248,13 @@ export function createApp(initial: Config, deps: AppDeps) {
     get ready(): boolean {
       return started;
     },
+    /** Reads the state file (alert states, key sets), if configured; call before start(). */
+    async restoreState(): Promise<void> {
+      await alerting.load();
+    },
     start(): void {
       for (const target of config.idps) schedule(target);
+      alerting.start();
       metrics.recordReload(true, deps.now());
       started = true;
       logger.info({ idps: config.idps.length }, 'probing started');
@@ -272,6 +294,7 @@ export function createApp(initial: Config, deps: AppDeps) {
         version: deps.version,
         startedAt: new Date(startedAt).toISOString(),
         ready: started,
+        alerts: alerting.status(),
         idps: [...states.values()].map((state) => ({
           name: state.target.name,
           issuer: state.target.issuer,
@@ -299,6 +322,7 @@ export function createApp(initial: Config, deps: AppDeps) {
     async stop(graceMs = 3000): Promise<void> {
       started = false;
       await scheduler.stop(graceMs);
+      await alerting.stop();
       logger.info('probing stopped');
     },
   };

@@ -41,6 +41,7 @@ export async function startDaemon(config: Config, options: RunOptions) {
   });
   const server = createServer({ app, registry, logger: options.logger });
   await server.listen({ host: config.server.host, port: config.server.port });
+  await app.restoreState();
   app.start();
   return {
     app,

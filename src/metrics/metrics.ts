@@ -6,7 +6,10 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import { PHASES } from '../http/types.js';
 import type { StsProbeResult } from '../probes/sts-probe.js';
+import type { NotificationResult } from '../alerts/alertmanager.js';
 import type { CheckResult, IdpProbeResult } from '../probes/types.js';
+
+const NOTIFICATION_RESULTS: readonly NotificationResult[] = ['success', 'error', 'dropped'];
 
 /** Buckets dense around STS's 5 s budget, so "4.9 s or 5.1 s" is visible in a histogram. */
 export const LATENCY_BUCKETS = [
@@ -69,6 +72,13 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     stsAttempts: new Gauge({ name: 'sts_assume_role_attempts', help: 'Attempts used in the last run (0: no token, STS not called).', labelNames: sts, registers }),
     stsErrors: new Counter({ name: 'sts_assume_role_errors_total', help: 'Failed attempts by code (STS error code or transport reason).', labelNames: [...sts, 'code'], registers }),
     stsLastRun: new Gauge({ name: 'sts_assume_role_last_run_timestamp_seconds', help: 'When the last run started.', labelNames: sts, registers }),
+    notifications: new Counter({
+      name: 'idp_canary_alertmanager_notifications_total',
+      help: 'Alert notifications to Alertmanager by result (success, error, dropped from a full queue).',
+      labelNames: ['result'],
+      registers,
+    }),
+    alertsFiring: new Gauge({ name: 'idp_canary_alerts_firing', help: 'Alerts firing in the built-in engine.', labelNames: ['alertname', 'severity'], registers }),
     buildInfo: new Gauge({ name: 'idp_canary_build_info', help: 'Build information.', labelNames: ['version', 'nodejs'], registers }),
     reloadOk: new Gauge({ name: 'idp_canary_config_last_reload_successful', help: 'Whether the last configuration load succeeded.', registers }),
     reloadTime: new Gauge({ name: 'idp_canary_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully.', registers }),
@@ -81,6 +91,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     }),
   };
   m.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
+  for (const result of NOTIFICATION_RESULTS) m.notifications.inc({ result }, 0);
 
   function recordCheck(name: string, result: CheckResult, startedAt: number, timed: boolean): void {
     const labels = { idp: name, check: result.check };
@@ -192,6 +203,16 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     /** Restores the last key change time (from the state file) after a restart. */
     setLastKeyChange(name: string, timestampSeconds: number): void {
       m.jwksLastChange.set({ idp: name }, timestampSeconds);
+    },
+    recordAlertNotification(result: NotificationResult): void {
+      m.notifications.inc({ result });
+    },
+    /** Sets the firing count of every alertname and severity (keys `alertname\u0000severity`). */
+    setAlertsFiring(counts: ReadonlyMap<string, number>): void {
+      for (const [key, count] of counts) {
+        const [alertname = '', severity = ''] = key.split('\u0000');
+        m.alertsFiring.set({ alertname, severity }, count);
+      }
     },
     recordOverrun(name: string): void {
       m.overruns.inc({ idp: name });
