@@ -6,6 +6,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
 import { parseShard, selectShard } from './config/shard.js';
+import { CHECK_SYNOPSIS, checkCommand } from './cli/check.js';
+import { LAB_SYNOPSIS, labCommand } from './cli/lab.js';
 import { startDaemon } from './cli/run.js';
 import { validateConfigCommand } from './cli/validate-config.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
@@ -16,8 +18,11 @@ const USAGE = `idp-canary ${VERSION}: watches what AWS STS AssumeRoleWithWebIden
 Usage:
   idp-canary [run] [--config FILE] [--listen HOST:PORT] [--log-level LEVEL] [--shard I/N]
   idp-canary validate-config [--config FILE]
+  ${CHECK_SYNOPSIS}
+  ${LAB_SYNOPSIS}
   idp-canary --version | --help
 
+idp-canary check --help and idp-canary lab --help describe those two commands.
 --shard I/N: probe only the IdPs whose stable hash lands on replica I of N (0-based).
 
 Environment: IDP_CANARY_CONFIG, IDP_CANARY_LISTEN, IDP_CANARY_SHARD, LOG_LEVEL.
@@ -31,7 +36,49 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
+/** `idp-canary lab`: runs until SIGINT or SIGTERM, then closes the lab. */
+async function lab(argv: string[]): Promise<void> {
+  const result = await labCommand(argv, {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+  if (result.lab === null) {
+    process.exitCode = result.exitCode;
+    return;
+  }
+  const running = result.lab;
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write('idp-canary lab: stopping\n');
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`idp-canary lab: error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
 async function main(argv: string[]): Promise<void> {
+  // `check` and `lab` have flags of their own: they parse the rest of the command line.
+  if (argv[0] === 'check') {
+    process.exitCode = await checkCommand(argv.slice(1), {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+      isTTY: process.stdout.isTTY === true,
+      env: process.env,
+    });
+    return;
+  }
+  if (argv[0] === 'lab') {
+    await lab(argv.slice(1));
+    return;
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -59,6 +106,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const [command = 'run', ...rest] = positionals;
+  if (command === 'check' || command === 'lab') usageError(`put "${command}" first: idp-canary ${command} [options]`);
   if (rest.length > 0) usageError(`unexpected argument "${rest[0]}"`);
   const configPath = values.config ?? process.env.IDP_CANARY_CONFIG ?? DEFAULT_CONFIG;
 

@@ -142,15 +142,18 @@ const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
 const DEFAULT_SUBJECT = 'repo:example';
 const DEFAULT_TOKEN_LIFETIME_SECONDS = 300;
 
-type Endpoint = 'discovery' | 'jwks';
+/** The two documents a fixture IdP serves. */
+export type Endpoint = 'discovery' | 'jwks';
 
-interface SigningKey {
+/** A signing key of a fixture IdP: the private half signs tokens, the public one is in the JWKS. */
+export interface SigningKey {
   kid: string;
   privateKey: CryptoKey;
   publicJwk: JWK;
 }
 
-async function newSigningKey(): Promise<SigningKey> {
+/** Generate an RS256 signing key with a random kid (RSA 2048: tens of ms, off the event loop). */
+export async function newSigningKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const kid = randomBytes(6).toString('base64url');
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
@@ -236,29 +239,43 @@ function healthyKnobs(): IdpKnobs {
   return { discovery: {}, jwks: {} };
 }
 
-class FixtureIdpServer implements FixtureIdp {
-  readonly #server: Server;
+/** What a fixture IdP did with one request it routed, reported once the headers are written. */
+export interface ServedResponse {
+  endpoint: Endpoint;
+  status: number;
+  /** The `delayMs` knob in force for this request (0 when unset). */
+  delayMs: number;
+  /** `performance.now()` when the request arrived (the delay counts from here). */
+  receivedAt: number;
+  /** `performance.now()` right after the headers were written. */
+  headersAt: number;
+}
+
+/**
+ * The behaviour of one fixture IdP (knobs, keys, documents, request handling, counters),
+ * independent of the server that carries it: {@link startIdp} gives it a server of its
+ * own; `idp-host.ts` hosts many of them on one server under different base paths.
+ * `close()` is left to the carrier.
+ */
+export abstract class FixtureIdpHandler implements FixtureIdp {
   readonly #basePath: string;
-  readonly #sockets = new Set<Socket>();
-  readonly #acceptedAt = new Map<string, number>();
   readonly #requests = new Set<AbortController>();
   readonly #hits = { discovery: 0, jwks: 0 };
   #handshakes: HandshakeTiming[] = [];
   #knobs: IdpKnobs = healthyKnobs();
   #keys: SigningKey[];
-  #closed: Promise<void> | undefined;
   #origin = 'https://unbound.invalid';
   #port = 0;
 
-  /** Wires the server's events to this fixture; call before the server listens. */
-  constructor(server: Server, basePath: string, firstKey: SigningKey) {
-    this.#server = server;
+  /** `basePath` must be normalised ('' or '/a/b', no trailing slash). */
+  constructor(basePath: string, firstKey: SigningKey) {
     this.#basePath = basePath;
     this.#keys = [firstKey];
-    this.#attach();
   }
 
-  /** Record where the server listens, once it does. */
+  abstract close(): Promise<void>;
+
+  /** Record where the carrying server listens, once it does. */
   bound(host: string, port: number): void {
     this.#origin = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
     this.#port = port;
@@ -334,40 +351,24 @@ class FixtureIdpServer implements FixtureIdp {
       .sign(key.privateKey);
   }
 
-  close(): Promise<void> {
-    this.#closed ??= new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      for (const controller of this.#requests) controller.abort();
-      for (const socket of this.#sockets) socket.destroy();
-    });
-    return this.#closed;
+  /** Count one TLS connection this IdP served (kept in {@link handshakes}). */
+  recordHandshake(timing: HandshakeTiming): void {
+    this.#handshakes.push(timing);
+    if (this.#handshakes.length > MAX_HANDSHAKES) this.#handshakes = this.#handshakes.slice(-MAX_HANDSHAKES);
   }
 
-  #attach(): void {
-    const server = this.#server;
-    server.prependListener('connection', (socket: Socket) => {
-      const key = socketKey(socket);
-      this.#acceptedAt.set(key, performance.now());
-      this.#sockets.add(socket);
-      socket.once('close', () => {
-        this.#sockets.delete(socket);
-        this.#acceptedAt.delete(key);
-      });
-    });
-    server.prependListener('secureConnection', (socket: TLSSocket) => {
-      const secureAt = performance.now();
-      const key = socketKey(socket);
-      const acceptedAt = this.#acceptedAt.get(key);
-      this.#acceptedAt.delete(key);
-      if (acceptedAt === undefined) return;
-      this.#handshakes.push({ acceptedAt, secureAt, seconds: (secureAt - acceptedAt) / 1000 });
-      if (this.#handshakes.length > MAX_HANDSHAKES) this.#handshakes = this.#handshakes.slice(-MAX_HANDSHAKES);
-    });
-    // A client that rejects our certificate is a scenario, not an error.
-    server.on('tlsClientError', (_error, socket) => socket.destroy());
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      this.#handle(req, res).catch(() => res.destroy());
-    });
+  /** Abort every delayed response in flight (their sockets are the carrier's to close). */
+  abortRequests(): void {
+    for (const controller of this.#requests) controller.abort();
+  }
+
+  /**
+   * Answer one request under this IdP's base path (404 for other paths). `onServed` is
+   * called right after the headers of a routed request are written. Never rejects for a
+   * client that goes away; a rejection is a fixture bug (the caller destroys the response).
+   */
+  handle(req: IncomingMessage, res: ServerResponse, onServed?: (served: ServedResponse) => void): Promise<void> {
+    return this.#handle(req, res, onServed);
   }
 
   #currentKey(): SigningKey {
@@ -400,7 +401,7 @@ class FixtureIdpServer implements FixtureIdp {
     };
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #handle(req: IncomingMessage, res: ServerResponse, onServed?: (served: ServedResponse) => void): Promise<void> {
     const receivedAt = performance.now();
     const pathname = new URL(req.url ?? '/', 'https://fixture.invalid').pathname;
     const endpoint = this.#route(pathname);
@@ -437,6 +438,7 @@ class FixtureIdpServer implements FixtureIdp {
 
     if (!(await sleepUntil(receivedAt + (knobs.delayMs ?? 0), controller.signal))) return;
     res.writeHead(status, headers);
+    onServed?.({ endpoint, status, delayMs: knobs.delayMs ?? 0, receivedAt, headersAt: performance.now() });
     if (noBody) {
       res.end();
       return;
@@ -472,6 +474,56 @@ class FixtureIdpServer implements FixtureIdp {
       connection: 'close',
     });
     res.end(res.req.method === 'HEAD' ? undefined : body);
+  }
+}
+
+/** A fixture IdP with an HTTPS server of its own. */
+class FixtureIdpServer extends FixtureIdpHandler {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #acceptedAt = new Map<string, number>();
+  #closed: Promise<void> | undefined;
+
+  /** Wires the server's events to this fixture; call before the server listens. */
+  constructor(server: Server, basePath: string, firstKey: SigningKey) {
+    super(basePath, firstKey);
+    this.#server = server;
+    this.#attach();
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.abortRequests();
+      for (const socket of this.#sockets) socket.destroy();
+    });
+    return this.#closed;
+  }
+
+  #attach(): void {
+    const server = this.#server;
+    server.prependListener('connection', (socket: Socket) => {
+      const key = socketKey(socket);
+      this.#acceptedAt.set(key, performance.now());
+      this.#sockets.add(socket);
+      socket.once('close', () => {
+        this.#sockets.delete(socket);
+        this.#acceptedAt.delete(key);
+      });
+    });
+    server.prependListener('secureConnection', (socket: TLSSocket) => {
+      const secureAt = performance.now();
+      const key = socketKey(socket);
+      const acceptedAt = this.#acceptedAt.get(key);
+      this.#acceptedAt.delete(key);
+      if (acceptedAt === undefined) return;
+      this.recordHandshake({ acceptedAt, secureAt, seconds: (secureAt - acceptedAt) / 1000 });
+    });
+    // A client that rejects our certificate is a scenario, not an error.
+    server.on('tlsClientError', (_error, socket) => socket.destroy());
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res).catch(() => res.destroy());
+    });
   }
 }
 

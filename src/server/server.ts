@@ -36,7 +36,7 @@ export function createServer({ app, registry }: ServerDeps) {
 
   server.get('/api/v1/status', async () => app.status());
 
-  server.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderStatusPage(app.status())));
+  server.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderStatusPage(app.status(), { warningRatio: app.config.alerts.budgetWarningRatio })));
 
   return server;
 }
