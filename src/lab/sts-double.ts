@@ -19,13 +19,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors } from 'jose';
-import type { CryptoKey, JSONWebKeySet, JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import type { JSONWebKeySet, JWTPayload } from 'jose';
 import { cacheVerdict } from '../http/cache-control.js';
 import { createHttp } from '../http/timed-request.js';
 import type { HttpFetch } from '../http/types.js';
 import { parseDiscovery } from '../oidc/discovery.js';
 import { SIGNING_ALGS, parseJwks } from '../oidc/jwks.js';
+import { verifySignature } from '../oidc/token.js';
 import { STS_API_VERSION } from '../sts/assume-role.js';
 import { VERIFICATION_KEY_MESSAGE } from '../sts/errors.js';
 import type { Pki } from './pki.js';
@@ -441,27 +442,6 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
     return fetchKeys(provider);
   }
 
-  async function verify(token: string, jwks: JSONWebKeySet): Promise<boolean> {
-    const algorithms = [...SIGNING_ALGS];
-    try {
-      await compactVerify(token, createLocalJWKSet(jwks), { algorithms });
-      return true;
-    } catch (error) {
-      if (error instanceof errors.JWKSMultipleMatchingKeys) {
-        for await (const key of error as unknown as AsyncIterable<CryptoKey>) {
-          try {
-            await compactVerify(token, key, { algorithms });
-            return true;
-          } catch {
-            // next key
-          }
-        }
-      }
-      return false;
-    }
-  }
-
-  /** The whole decision for one well-formed request. */
   async function assumeRole(params: URLSearchParams): Promise<Answer> {
     const invalid = validateParameters(params);
     if (invalid !== null) throw invalid;
@@ -491,7 +471,7 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
     const keys = await keysFor(provider, kid);
     if (keys instanceof StsFault) throw keys;
     if (kid !== undefined && !keys.kids.has(kid)) throw invalidToken(STS_MESSAGES.unknownKid);
-    if (!(await verify(token, keys.jwks))) throw invalidToken(STS_MESSAGES.signature);
+    if ((await verifySignature(token, keys.jwks)) !== true) throw invalidToken(STS_MESSAGES.signature);
 
     const audiences = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
     if (audiences.length === 0) throw invalidToken(STS_MESSAGES.missingClaim('aud'));

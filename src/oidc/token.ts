@@ -263,10 +263,11 @@ function loadKeySet(input: TokenExpectations['jwks']): KeySet {
 }
 
 /**
- * Verifies the JWS signature only (claims are checked above, against our own clock).
- * true / false, or null when jose could not pick or import a key.
+ * Verifies the JWS signature only (claims are checked separately, against the caller's
+ * clock). true / false, or null when jose could not pick or import a key. Shared with
+ * the STS double, which verifies as STS does.
  */
-async function verifySignature(token: string, jwks: JSONWebKeySet): Promise<boolean | null> {
+export async function verifySignature(token: string, jwks: JSONWebKeySet): Promise<boolean | null> {
   let getKey: ReturnType<typeof createLocalJWKSet>;
   try {
     getKey = createLocalJWKSet(jwks);
