@@ -68,7 +68,7 @@ function internalFailure(target: IdpTarget, startedAt: number, error: unknown): 
     keyIds: null,
     keySetChange: null,
     thumbprintMatch: null,
-    timing: { maxLoopLagSeconds: 0, suspect: false },
+    timing: { maxLoopLagSeconds: 0, totalLoopLagSeconds: 0, suspect: false },
     tokenEndpoint: null,
     jwksBody: null,
   };

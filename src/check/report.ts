@@ -172,8 +172,8 @@ function chainLine(result: IdpProbeResult, ratio: number, confirm: ConfirmOption
   const value = `${seconds(chain.seconds)} of ${budget} s (${share} %)`;
   const detail = `discovery ${seconds(result.discovery.durationSeconds)} + jwks ${seconds(result.jwks?.durationSeconds ?? 0)}, on cold connections as STS makes them`;
   if (chain.overBudget === null) {
-    const lag = seconds(result.timing.maxLoopLagSeconds);
-    return line('chain.budget', 'Fetch chain vs budget', 'warn', value, `${detail}; the event loop lagged up to ${lag}, so the verdict is open`, remedy('timing_suspect'), command);
+    const lag = seconds(result.timing.totalLoopLagSeconds);
+    return line('chain.budget', 'Fetch chain vs budget', 'warn', value, `${detail}; the event loop lagged ${lag} in all, so the verdict is open`, remedy('timing_suspect'), command);
   }
   if (chain.overBudget) return line('chain.budget', 'Fetch chain vs budget', 'fail', value, detail, remedy('over_budget'), command);
   if (chain.seconds > budget * ratio) {

@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
 import { classifyTransportError, type Stage } from './classify.js';
-import { servedChain } from './tls-chain.js';
+import { certificateMatchesHost, readPeerChain } from './tls-chain.js';
 import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings, TlsInfo } from './types.js';
 
 export interface HttpDeps {
@@ -59,6 +59,20 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
   const now = deps.now ?? (() => performance.now());
   const lookup = deps.lookup ?? ((hostname: string) => dnsLookup(hostname, { verbatim: true }));
   const userAgent = deps.userAgent ?? 'idp-canary';
+  // Building a SecureContext parses the whole trust store: do it once per CA, not per
+  // request. Sharing a context does not resume sessions (a client resumes only when
+  // handed a session), so every connection still makes a full handshake, as STS does.
+  const contexts = new Map<string, tls.SecureContext>();
+  const contextFor = (ca: string | undefined): tls.SecureContext => {
+    const key = ca ?? '';
+    let context = contexts.get(key);
+    if (!context) {
+      context = tls.createSecureContext(ca === undefined ? {} : { ca: [...tls.rootCertificates, ca] });
+      if (contexts.size >= 100) contexts.clear();
+      contexts.set(key, context);
+    }
+    return context;
+  };
 
   return async function timedFetch(url: string, options: FetchOptions): Promise<FetchOutcome> {
     const start = now();
@@ -133,21 +147,23 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
             ALPNProtocols: ['http/1.1'],
             // Verified below, so that the chain is recorded even when it is rejected.
             rejectUnauthorized: false,
-            ...(options.ca === undefined ? {} : { ca: [...tls.rootCertificates, options.ca] }),
+            secureContext: contextFor(options.ca),
+            // The name is checked below against the certificate read once.
+            checkServerIdentity: () => undefined,
           });
           socket = secure;
           secure.once('error', (error) => reject(new StageError('tls', errorCode(error), errorText(error))));
           secure.once('secureConnect', () => {
             marks.secured = now();
-            tlsInfo = servedChain(secure);
+            const peer = readPeerChain(secure);
+            tlsInfo = peer?.info;
             if (!secure.authorized) {
               const why = secure.authorizationError;
               reject(new StageError('tls', errorCode(why) ?? String(why), `certificate not trusted: ${String(why)}`));
               return;
             }
-            const identityError = tls.checkServerIdentity(hostname, secure.getPeerCertificate());
-            if (identityError) {
-              reject(new StageError('tls', errorCode(identityError) ?? 'ERR_TLS_CERT_ALTNAME_INVALID', errorText(identityError)));
+            if (!peer || !certificateMatchesHost(peer.leaf, hostname)) {
+              reject(new StageError('tls', 'ERR_TLS_CERT_ALTNAME_INVALID', `certificate is not valid for ${hostname} (subjectAltName does not match)`));
               return;
             }
             stage = 'response';

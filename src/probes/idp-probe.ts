@@ -77,8 +77,12 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   const startedAt = deps.now();
   const watch = deps.loop?.watch();
   const timing = () => {
-    const lag = watch?.end() ?? 0;
-    return { maxLoopLagSeconds: lag, suspect: deps.loop !== undefined && lag > deps.loop.thresholdSeconds };
+    const lag = watch?.end() ?? { maxSeconds: 0, totalSeconds: 0 };
+    return {
+      maxLoopLagSeconds: lag.maxSeconds,
+      totalLoopLagSeconds: lag.totalSeconds,
+      suspect: deps.loop !== undefined && lag.totalSeconds > deps.loop.thresholdSeconds,
+    };
   };
   const request = {
     timeoutMs: target.timeoutMs,
@@ -149,7 +153,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     chain: {
       seconds: chainSeconds,
       budgetSeconds,
-      overBudget: budgetVerdict(chainSeconds, budgetSeconds, quality.suspect ? quality.maxLoopLagSeconds : 0),
+      overBudget: budgetVerdict(chainSeconds, budgetSeconds, quality.suspect ? quality.totalLoopLagSeconds : 0),
     },
     keys,
     keyIds,

@@ -44,9 +44,11 @@ export interface FetchChain {
 
 /** How far this run's own clock readings can be trusted. */
 export interface TimingQuality {
-  /** Largest event-loop delay seen while the run was in flight: an upper bound on how much any latency here was inflated. */
+  /** Largest single event-loop delay seen while the run was in flight. */
   maxLoopLagSeconds: number;
-  /** true when that delay exceeds the monitor's threshold: the latencies are not reported as fact. */
+  /** Event-loop delays while the run was in flight, added up: an upper bound on how much its latencies were inflated. */
+  totalLoopLagSeconds: number;
+  /** true when that total exceeds the monitor's threshold: the latencies are not reported as fact. */
   suspect: boolean;
 }
 

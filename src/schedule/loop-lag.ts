@@ -7,14 +7,25 @@
  */
 import { performance } from 'node:perf_hooks';
 
+/** How late the event loop ran while a watch was open, in seconds. */
+export interface LagReading {
+  /** The largest single delay. */
+  maxSeconds: number;
+  /**
+   * The delays added up (each less a 1 ms allowance for ordinary timer jitter): a bound
+   * on how much a run's readings, taken at several moments, can have been inflated.
+   */
+  totalSeconds: number;
+}
+
 export interface LagWatch {
-  /** Stops watching; returns the largest event-loop delay seen, in seconds. */
-  end(): number;
+  /** Stops watching. */
+  end(): LagReading;
 }
 
 export interface LoopLagMonitor {
   watch(): LagWatch;
-  /** Delays above this (seconds) make a run's timings suspect. */
+  /** Total delay above this (seconds) makes a run's timings suspect. */
   readonly thresholdSeconds: number;
   stop(): void;
 }
@@ -25,10 +36,13 @@ export interface LoopLagOptions {
   now?: () => number;
 }
 
+/** Lateness every timer shows on an idle machine; not a sign of a blocked loop. */
+const JITTER_ALLOWANCE_MS = 1;
+
 export function createLoopLagMonitor(options: LoopLagOptions = {}): LoopLagMonitor {
   const intervalMs = options.intervalMs ?? 10;
   const now = options.now ?? (() => performance.now());
-  const active = new Set<{ maxMs: number }>();
+  const active = new Set<{ maxMs: number; totalMs: number }>();
   let expected = now() + intervalMs;
   let lastTick = now();
 
@@ -37,21 +51,28 @@ export function createLoopLagMonitor(options: LoopLagOptions = {}): LoopLagMonit
     const late = Math.max(0, at - expected);
     lastTick = at;
     expected = at + intervalMs;
-    for (const watch of active) if (late > watch.maxMs) watch.maxMs = late;
+    const excess = Math.max(0, late - JITTER_ALLOWANCE_MS);
+    for (const watch of active) {
+      if (late > watch.maxMs) watch.maxMs = late;
+      watch.totalMs += excess;
+    }
   }, intervalMs);
   timer.unref();
 
   return {
     thresholdSeconds: options.thresholdSeconds ?? 0.005,
     watch() {
-      const state = { maxMs: 0 };
+      const state = { maxMs: 0, totalMs: 0 };
       active.add(state);
       return {
         end() {
           active.delete(state);
           // A block still going on when the probe ends has not been seen by a tick yet.
           const pending = Math.max(0, now() - lastTick - intervalMs);
-          return Math.max(state.maxMs, pending) / 1000;
+          return {
+            maxSeconds: Math.max(state.maxMs, pending) / 1000,
+            totalSeconds: (state.totalMs + Math.max(0, pending - JITTER_ALLOWANCE_MS)) / 1000,
+          };
         },
       };
     },

@@ -10,9 +10,13 @@ export function stableFraction(name: string): number {
   return createHash('sha256').update(name).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-/** Offset for a target: a stable share of half its period. */
+/**
+ * Offset for a target: a stable share of its whole period (less the jitter bound), so
+ * many targets on one schedule start at an even rate. Each target's runs stay one period
+ * apart whatever its offset.
+ */
 export function offsetMs(name: string, periodMs: number): number {
-  return Math.floor(stableFraction(name) * (periodMs / 2));
+  return Math.floor(stableFraction(name) * (periodMs - maxJitterMs(periodMs)));
 }
 
 /** Jitter bound: 1 % of the period, at most one second. */

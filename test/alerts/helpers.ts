@@ -71,7 +71,7 @@ export function idpResult(extra: Partial<IdpProbeResult> = {}, idp = 'acme'): Id
     keyIds: ['k1'],
     keySetChange: null,
     thumbprintMatch: null,
-    timing: { maxLoopLagSeconds: 0, suspect: false },
+    timing: { maxLoopLagSeconds: 0, totalLoopLagSeconds: 0, suspect: false },
     tokenEndpoint: null,
     jwksBody: null,
     ...extra,

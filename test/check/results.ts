@@ -59,7 +59,7 @@ export function idpResult(overrides: Partial<IdpProbeResult> = {}): IdpProbeResu
     keyIds: ['key-1'],
     keySetChange: null,
     thumbprintMatch: null,
-    timing: { maxLoopLagSeconds: 0, suspect: false },
+    timing: { maxLoopLagSeconds: 0, totalLoopLagSeconds: 0, suspect: false },
     tokenEndpoint: `${ISSUER}/token`,
     jwksBody: null,
     ...overrides,

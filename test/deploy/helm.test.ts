@@ -10,6 +10,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { parseShard } from '../../src/config/shard.js';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
@@ -38,18 +39,13 @@ const ENV_TOKEN_IDP = {
   sts: [{ name: 'canary', roleArn: 'arn:aws:iam::111122223333:role/idp-canary-kc', regions: ['us-east-1'], token: { env: 'KC_TOKEN' } }],
 };
 
-/** Until the alerting work adds the rules file, the PrometheusRule cannot be compared. */
-const rulesSkip = existsSync(RULES_SOURCE)
-  ? null
-  : 'config/prometheus/idp-canary.rules.yaml does not exist yet (the alerting work adds it); PrometheusRule not compared with it';
-
 /** Every feature on, in one release. */
 function everything(): object {
   return {
     shards: 3,
     stsToken: { enabled: true },
     serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
-    prometheusRule: { enabled: existsSync(RULES_SOURCE) || existsSync(RULES_COPY), labels: { release: 'kube-prometheus-stack' } },
+    prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
     grafanaDashboard: { enabled: true },
     networkPolicy: {
       enabled: true,
@@ -201,11 +197,7 @@ describe('helm chart', helmOptions(), () => {
     assert.deepEqual(env(objects).IDP_CANARY_SHARD, { name: 'IDP_CANARY_SHARD', value: '$(POD_INDEX)/3' });
 
     // What the kubelet hands pod 2 must be a shard the daemon accepts.
-    const shardModule = join(ROOT, 'src', 'config', 'shard.ts');
-    if (existsSync(shardModule)) {
-      const { parseShard } = (await import(shardModule)) as { parseShard?: (text: string) => unknown };
-      if (typeof parseShard === 'function') assert.deepEqual(parseShard('$(POD_INDEX)/3'.replace('$(POD_INDEX)', '2')), { index: 2, count: 3 });
-    }
+    assert.deepEqual(parseShard('$(POD_INDEX)/3'.replace('$(POD_INDEX)', '2')), { index: 2, count: 3 });
   });
 
   test('shards: refused below 1, and below Kubernetes 1.28 (no pod-index label)', () => {
@@ -259,12 +251,7 @@ describe('helm chart', helmOptions(), () => {
     }
   });
 
-  test('prometheusRule: its groups equal config/prometheus/idp-canary.rules.yaml', (t) => {
-    if (rulesSkip !== null) {
-      t.diagnostic(`skipped: ${rulesSkip}`);
-      t.skip(rulesSkip);
-      return;
-    }
+  test('prometheusRule: its groups equal config/prometheus/idp-canary.rules.yaml', () => {
     assert.ok(existsSync(RULES_COPY), 'helm/idp-canary/files/idp-canary.rules.yaml is missing: run node scripts/sync-chart.mjs');
     const objects = render(helmBin, [{ prometheusRule: { enabled: true, labels: { release: 'kps' } } }]);
     const rule = only(objects, 'PrometheusRule');
@@ -274,16 +261,6 @@ describe('helm chart', helmOptions(), () => {
     assert.ok(Array.isArray(source.groups) && source.groups.length > 0, 'the rules file has groups');
     assert.deepEqual(at(rule, 'spec.groups'), source.groups, 'PrometheusRule groups differ from the rules file: run node scripts/sync-chart.mjs');
     assert.deepEqual(Object.keys(at(rule, 'spec')), ['groups']);
-  });
-
-  test('prometheusRule without the rules file in the chart fails with a clear message', (t) => {
-    if (existsSync(RULES_COPY)) {
-      t.skip('the chart has its copy of the rules');
-      return;
-    }
-    const run = helm(helmBin, ['template', RELEASE, CHART], [{ prometheusRule: { enabled: true } }]);
-    assert.notEqual(run.status, 0);
-    assert.match(run.stderr, /sync-chart/);
   });
 
   test('grafanaDashboard: a ConfigMap with the sidecar label holding the dashboard', () => {

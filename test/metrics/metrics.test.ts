@@ -41,7 +41,7 @@ function result(idp: string, extra: Partial<IdpProbeResult> = {}): IdpProbeResul
     keyIds: ['k1'],
     keySetChange: null,
     thumbprintMatch: null,
-    timing: { maxLoopLagSeconds: 0.001, suspect: false },
+    timing: { maxLoopLagSeconds: 0.001, totalLoopLagSeconds: 0, suspect: false },
     tokenEndpoint: null,
     jwksBody: null,
     ...extra,
@@ -116,7 +116,7 @@ test('at most 100 key series per IdP', async () => {
 test('a run timed while the event loop was blocked is counted, its latencies not recorded', async () => {
   const registry = new Registry();
   const metrics = createMetrics(registry, { version: '1', defaultMetrics: false });
-  metrics.recordIdp(result('e', { timing: { maxLoopLagSeconds: 0.2, suspect: true }, chain: { seconds: 5.1, budgetSeconds: 5, overBudget: null } }));
+  metrics.recordIdp(result('e', { timing: { maxLoopLagSeconds: 0.2, totalLoopLagSeconds: 0.3, suspect: true }, chain: { seconds: 5.1, budgetSeconds: 5, overBudget: null } }));
   const text = await registry.metrics();
   assert.match(text, /^idp_canary_timing_suspect_runs_total\{idp="e"\} 1$/m);
   assert.match(text, /^oidc_check_success\{idp="e",check="jwks"\} 1$/m, 'outcomes are still recorded');
