@@ -1,7 +1,8 @@
 /**
- * Runs jobs on node-cron schedules, one task per job. A run starts at the cron tick plus
- * the job's stable offset plus jitter; runs never overlap: a tick that finds the
- * previous run still pending or in flight is skipped and reported as an overrun.
+ * Runs jobs on node-cron schedules. Jobs that share a cron expression share one node-cron
+ * task (thousands of IdPs on "every 30 s" cost one timer, not thousands); a job's run
+ * starts at the tick plus its stable offset plus jitter. Runs never overlap: a tick that
+ * finds the previous run still pending or in flight is skipped and reported as an overrun.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import { maxJitterMs, offsetMs } from './spread.js';
@@ -22,11 +23,17 @@ export interface SchedulerDeps {
 
 interface Entry {
   job: Job;
-  task: ScheduledTask;
-  periodMs: number;
+  group: Group;
   timer: NodeJS.Timeout | null;
   running: Promise<void> | null;
   controller: AbortController | null;
+}
+
+/** The jobs of one cron expression, and its node-cron task. */
+interface Group {
+  task: ScheduledTask;
+  periodMs: number;
+  entries: Set<Entry>;
 }
 
 /** The interval between the next two fire times of a cron expression. */
@@ -38,7 +45,22 @@ export function periodOf(task: ScheduledTask): number {
 export function createScheduler(deps: SchedulerDeps) {
   const random = deps.random ?? Math.random;
   const entries = new Map<string, Entry>();
+  const groups = new Map<string, Group>();
   let stopped = false;
+
+  function groupFor(schedule: string): Group {
+    let group = groups.get(schedule);
+    if (!group) {
+      const members = new Set<Entry>();
+      const task = cron.createTask(schedule, () => {
+        for (const entry of members) tick(entry);
+      }, { name: `idp-canary:${schedule}` });
+      group = { task, periodMs: periodOf(task), entries: members };
+      groups.set(schedule, group);
+      void task.start();
+    }
+    return group;
+  }
 
   function start(entry: Entry): void {
     entry.timer = null;
@@ -60,7 +82,8 @@ export function createScheduler(deps: SchedulerDeps) {
       deps.onOverrun(entry.job.name);
       return;
     }
-    const delay = offsetMs(entry.job.name, entry.periodMs) + Math.floor(random() * maxJitterMs(entry.periodMs));
+    const { periodMs } = entry.group;
+    const delay = offsetMs(entry.job.name, periodMs) + Math.floor(random() * maxJitterMs(periodMs));
     entry.timer = setTimeout(() => start(entry), delay);
   }
 
@@ -68,17 +91,20 @@ export function createScheduler(deps: SchedulerDeps) {
     /** Schedules a job; a job of the same name is replaced. */
     add(job: Job): void {
       this.remove(job.name);
-      const task = cron.createTask(job.schedule, () => tick(entry), { name: `idp-canary:${job.name}` });
-      const entry: Entry = { job, task, periodMs: periodOf(task), timer: null, running: null, controller: null };
+      const entry: Entry = { job, group: groupFor(job.schedule), timer: null, running: null, controller: null };
+      entry.group.entries.add(entry);
       entries.set(job.name, entry);
-      void task.start();
     },
     /** Unschedules a job and aborts its run, if any. */
     remove(name: string): void {
       const entry = entries.get(name);
       if (!entry) return;
       entries.delete(name);
-      void entry.task.destroy();
+      entry.group.entries.delete(entry);
+      if (entry.group.entries.size === 0) {
+        void entry.group.task.destroy();
+        groups.delete(entry.job.schedule);
+      }
       if (entry.timer) clearTimeout(entry.timer);
       entry.controller?.abort();
     },
@@ -100,8 +126,9 @@ export function createScheduler(deps: SchedulerDeps) {
     async stop(graceMs: number): Promise<void> {
       stopped = true;
       const running: Promise<void>[] = [];
+      for (const group of groups.values()) void group.task.destroy();
+      groups.clear();
       for (const entry of entries.values()) {
-        void entry.task.destroy();
         if (entry.timer) clearTimeout(entry.timer);
         if (entry.running) running.push(entry.running);
       }

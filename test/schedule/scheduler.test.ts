@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import cron from 'node-cron';
 import { createScheduler } from '../../src/schedule/scheduler.js';
 import { maxJitterMs, offsetMs, stableFraction } from '../../src/schedule/spread.js';
 
@@ -83,6 +84,23 @@ describe('scheduler', () => {
     scheduler.remove('gone');
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(runs, 0);
+    await scheduler.stop(100);
+  });
+});
+
+describe('scheduler groups', () => {
+  test('jobs on the same expression share one timer and all run', async () => {
+    const scheduler = createScheduler({ onOverrun: () => undefined, random: () => 0 });
+    const ran = new Set<string>();
+    const tasksBefore = cron.getTasks().size;
+    for (let i = 0; i < 50; i += 1) {
+      scheduler.add({ name: `job-${i}`, schedule: '* * * * * *', run: async () => void ran.add(`job-${i}`) });
+    }
+    assert.equal(cron.getTasks().size - tasksBefore, 1, 'one node-cron task for the 50 jobs');
+    scheduler.remove('job-0');
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    assert.equal(ran.size, 49);
+    assert.ok(!ran.has('job-0'));
     await scheduler.stop(100);
   });
 });
