@@ -36,8 +36,8 @@ export interface FetchChain {
   seconds: number | null;
   budgetSeconds: number;
   /**
-   * null when `seconds` is null, or when the event loop was blocked long enough that the
-   * true chain may lie on either side of the budget (see `timing`).
+   * null when `seconds` is null, or when the event loop lagged enough that the true chain
+   * may lie on either side of the budget (see `timing` and `inflationBound`).
    */
   overBudget: boolean | null;
 }
@@ -48,7 +48,7 @@ export interface TimingQuality {
   maxLoopLagSeconds: number;
   /** Event-loop delays while the run was in flight, added up: an upper bound on how much its latencies were inflated. */
   totalLoopLagSeconds: number;
-  /** true when that total exceeds the monitor's threshold: the latencies are not reported as fact. */
+  /** true when a single delay exceeded the monitor's threshold (5 ms): the latencies are not reported as fact. */
   suspect: boolean;
 }
 

@@ -25,7 +25,7 @@ export interface LagWatch {
 
 export interface LoopLagMonitor {
   watch(): LagWatch;
-  /** Total delay above this (seconds) makes a run's timings suspect. */
+  /** A single delay above this (seconds) makes a run's timings suspect. */
   readonly thresholdSeconds: number;
   stop(): void;
 }

@@ -1,8 +1,8 @@
 /**
  * Runs jobs on node-cron schedules. Jobs that share a cron expression share one node-cron
  * task (thousands of IdPs on "every 30 s" cost one timer, not thousands); a job's run
- * starts at the tick plus its stable offset plus jitter. Runs never overlap: a tick that
- * finds the previous run still pending or in flight is skipped and reported as an overrun.
+ * starts at the tick plus its stable offset plus jitter. Runs never overlap: a run that
+ * falls due while the previous one is still going is skipped and reported as an overrun.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import { maxJitterMs, offsetMs } from './spread.js';
@@ -65,6 +65,11 @@ export function createScheduler(deps: SchedulerDeps) {
   function start(entry: Entry): void {
     entry.timer = null;
     if (stopped) return;
+    // The run is due; the previous one (started a period ago) may still be going.
+    if (entry.running !== null) {
+      deps.onOverrun(entry.job.name);
+      return;
+    }
     const controller = new AbortController();
     entry.controller = controller;
     entry.running = entry.job
@@ -78,7 +83,8 @@ export function createScheduler(deps: SchedulerDeps) {
 
   function tick(entry: Entry): void {
     if (stopped) return;
-    if (entry.timer !== null || entry.running !== null) {
+    // Still waiting for the previous tick's start: that start has not happened yet.
+    if (entry.timer !== null) {
       deps.onOverrun(entry.job.name);
       return;
     }
