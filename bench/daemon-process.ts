@@ -158,6 +158,7 @@ async function warmUp(http: HttpFetch, issuers: readonly string[]): Promise<void
     budgetMs: 5000,
     maxBodyBytes: 1_048_576,
     historySize: 1,
+    allowLinkLocal: false,
     thumbprints: [],
     sts: [],
   }));

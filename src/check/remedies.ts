@@ -46,6 +46,8 @@ export const REMEDIES: Readonly<Record<RemedyKey, string>> = {
     'The request did not complete within the timeout; STS gives up after about 5 seconds for discovery and JWKS together. Find the slow part in the IdP\'s own logs, and ask the IdP for better geographic availability.',
   network:
     'The connection broke off before a complete response arrived. Check load balancers and proxies in front of the IdP, and retry with exponential backoff on the caller side.',
+  blocked_address:
+    'The URL resolves to a link-local or cloud metadata address, which the canary refuses to contact (a discovery document pointing there is an attack or a mistake). Fix the DNS record or the jwks_uri; set `allowLinkLocal: true` only for a lab that really lives there.',
   http_status:
     'STS needs HTTP 200 for both the discovery document and the jwks_uri. Open both URLs with curl or a browser and fix the server (path, redirect, authentication wall) until they answer 200.',
   rate_limited:

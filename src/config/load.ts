@@ -18,6 +18,8 @@ export interface IdpTarget {
   readonly budgetMs: number;
   readonly maxBodyBytes: number;
   readonly historySize: number;
+  /** Whether link-local and cloud metadata addresses may be contacted. */
+  readonly allowLinkLocal: boolean;
   /** PEM text of `tls.caFile`, read at load time so a missing file is a config error. */
   readonly ca?: string;
   readonly thumbprints: readonly string[];
@@ -130,6 +132,7 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
         budgetMs: idp.budget ?? config.defaults.budget,
         maxBodyBytes: idp.maxBodyBytes ?? config.defaults.maxBodyBytes,
         historySize: config.defaults.historySize,
+        allowLinkLocal: idp.allowLinkLocal ?? config.defaults.allowLinkLocal,
         ...(ca === undefined ? {} : { ca }),
         thumbprints: idp.tls?.thumbprints ?? [],
         sts: idp.sts,

@@ -112,6 +112,7 @@ const overridable = {
   timeout: duration('10s').optional(),
   budget: duration('5s').optional(),
   maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+  allowLinkLocal: z.boolean().optional().meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
 };
 
 const idp = z.strictObject({
@@ -142,6 +143,7 @@ export const configSchema = z
         budget: duration('5s').prefault('5s'),
         maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
         historySize: z.number().int().min(1).max(1000).default(60).meta({ description: 'Runs kept per IdP for the status API' }),
+        allowLinkLocal: z.boolean().default(false).meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
       })
       .prefault({}),
     idps: z

@@ -10,6 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
+import { forbiddenAddress } from './address-policy.js';
 import { classifyTransportError, type Stage } from './classify.js';
 import { certificateMatchesHost, readPeerChain } from './tls-chain.js';
 import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings, TlsInfo } from './types.js';
@@ -126,6 +127,8 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
       // An IP literal needs no resolution: its resolve phase is zero.
       marks.resolved = net.isIP(hostname) ? start : now();
       remoteAddress = address;
+      const forbidden = options.allowLinkLocal ? null : forbiddenAddress(address);
+      if (forbidden !== null) throw new StageError('resolve', 'BLOCKED_ADDRESS', `${hostname} resolves to ${address}, a ${forbidden}: not contacted (allowLinkLocal is off)`);
       stage = 'connect';
 
       const connected = new Promise<net.Socket>((resolve, reject) => {
@@ -244,7 +247,9 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
       const reason =
         code === 'BODY_TOO_LARGE'
           ? 'body_too_large'
-          : classifyTransportError(code, failedStage, timedOut && code !== 'ABORTED');
+          : code === 'BLOCKED_ADDRESS'
+            ? 'blocked_address'
+            : classifyTransportError(code, failedStage, timedOut && code !== 'ABORTED');
       const timed = timings();
       return {
         ok: false,

@@ -76,6 +76,8 @@ export interface FetchOptions {
   maxBodyBytes: number;
   /** Extra PEM certificates to trust besides Node's defaults (and NODE_EXTRA_CA_CERTS). */
   ca?: string;
+  /** Allow link-local and cloud metadata addresses (refused by default: reason `blocked_address`). */
+  allowLinkLocal?: boolean;
   signal?: AbortSignal;
 }
 

@@ -98,6 +98,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   const request = {
     timeoutMs: target.timeoutMs,
     maxBodyBytes: target.maxBodyBytes,
+    allowLinkLocal: target.allowLinkLocal,
     ...(target.ca === undefined ? {} : { ca: target.ca }),
     ...(deps.signal === undefined ? {} : { signal: deps.signal }),
   };

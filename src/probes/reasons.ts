@@ -10,6 +10,7 @@ export const FAILURE_REASONS = [
   'tls',
   'timeout',
   'network',
+  'blocked_address',
   'http_status',
   'rate_limited',
   'body_too_large',
@@ -27,5 +28,5 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 /** Reasons produced by the transport layer, before any document is looked at. */
 export type TransportReason = Extract<
   FailureReason,
-  'dns' | 'connect_refused' | 'connect_timeout' | 'tls' | 'timeout' | 'network' | 'body_too_large'
+  'dns' | 'connect_refused' | 'connect_timeout' | 'tls' | 'timeout' | 'network' | 'blocked_address' | 'body_too_large'
 >;

@@ -43,6 +43,7 @@ export const STS_TRANSPORT_CODES = [
   'tls',
   'timeout',
   'network',
+  'blocked_address',
   'body_too_large',
 ] as const satisfies readonly TransportReason[];
 
