@@ -264,7 +264,6 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onOuterAbort);
-      if (!controller.signal.aborted) controller.abort(new StageError(stage, 'DONE', 'done'));
       socket?.destroy();
       client?.destroy().catch(() => undefined);
     }
