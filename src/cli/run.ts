@@ -5,7 +5,7 @@
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
-import { loadConfig, type Config } from '../config/load.js';
+import { loadConfig, type Config, type ServerConfig } from '../config/load.js';
 import { selectShard, type Shard } from '../config/shard.js';
 import { createHttp } from '../http/timed-request.js';
 import { createLoopLagMonitor } from '../schedule/loop-lag.js';
@@ -22,6 +22,30 @@ export interface RunOptions {
   logger: Logger;
 }
 
+/** What a log line may say about `server.auth` and `server.tls`: schemes and paths, never secrets. */
+export function describeAccess(server: ServerConfig): { scheme: 'http' | 'https'; auth: string[]; certFile?: string } {
+  const auth: string[] = [];
+  if (server.auth?.bearerSha256 !== undefined) auth.push('bearer');
+  if (server.auth?.basic !== undefined) auth.push('basic');
+  return { scheme: server.tls === undefined ? 'http' : 'https', auth, ...(server.tls === undefined ? {} : { certFile: server.tls.certFile }) };
+}
+
+/**
+ * A reload applies `server.auth` at once (the server reads the running configuration per
+ * request) but the listener keeps the address and TLS identity it started with: say so
+ * when the file asks for another.
+ */
+function warnIfRestartNeeded(running: ServerConfig, next: ServerConfig, logger: Logger): void {
+  const changed: string[] = [];
+  if (running.host !== next.host || running.port !== next.port) changed.push('server.listen');
+  const a = running.tls;
+  const b = next.tls;
+  if ((a === undefined) !== (b === undefined) || (a !== undefined && b !== undefined && (a.cert !== b.cert || a.key !== b.key))) {
+    changed.push('server.tls');
+  }
+  if (changed.length > 0) logger.warn({ changed }, 'these settings changed and apply only after a restart');
+}
+
 export async function startDaemon(config: Config, options: RunOptions) {
   const registry = new Registry();
   const loop = createLoopLagMonitor();
@@ -32,15 +56,19 @@ export async function startDaemon(config: Config, options: RunOptions) {
     logger: options.logger,
     http: createHttp({ userAgent: `idp-canary/${VERSION}` }),
     now: Date.now,
-    loadConfig: async () =>
-      selectShard(
+    loadConfig: async () => {
+      const next = selectShard(
         await loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen }),
         options.shard ?? { index: 0, count: 1 },
-      ),
+      );
+      warnIfRestartNeeded(config.server, next.server, options.logger);
+      return next;
+    },
     version: VERSION,
   });
   const server = createServer({ app, registry, logger: options.logger });
   await server.listen({ host: config.server.host, port: config.server.port });
+  options.logger.info(describeAccess(config.server), 'endpoint access');
   await app.restoreState();
   app.start();
   return {

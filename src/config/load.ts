@@ -3,6 +3,7 @@
  * error, each prefixed with its path (`idps[1].sts[0].roleArn: ...`), and the result is
  * deeply frozen so no part of the daemon can change it behind the others' backs.
  */
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -26,8 +27,43 @@ export interface IdpTarget {
   readonly sts: readonly StsProbeConfig[];
 }
 
+/**
+ * Credentials the endpoints accept (`server.auth`). Only SHA-256 digests of the secrets
+ * are kept: no field of a loaded configuration holds a token or password, so nothing that
+ * prints or serialises a configuration can leak one.
+ */
+export interface ServerAuth {
+  /** Lower-case hex SHA-256 of the bearer token. */
+  readonly bearerSha256?: string;
+  readonly basic?: {
+    readonly username: string;
+    /** Lower-case hex SHA-256 of `username:password`, the decoded Basic credential. */
+    readonly credentialSha256: string;
+  };
+}
+
+/**
+ * The HTTPS identity of the endpoints (`server.tls`), read at load. `key` is not
+ * enumerable: JSON.stringify, pino and Object.values skip it.
+ */
+export interface ServerTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** PEM chain, leaf first. */
+  readonly cert: string;
+  /** PEM private key (non-enumerable). */
+  readonly key: string;
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly auth?: ServerAuth;
+  readonly tls?: ServerTls;
+}
+
 export interface Config {
-  readonly server: { readonly host: string; readonly port: number };
+  readonly server: ServerConfig;
   readonly idps: readonly IdpTarget[];
   readonly alertmanager: ParsedConfig['alertmanager'];
   readonly alerts: ParsedConfig['alerts'];
@@ -79,6 +115,85 @@ function splitListen(listen: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port: Number(listen.slice(colon + 1)) };
 }
 
+/** Lower-case hex SHA-256 of UTF-8 text. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+type ReadText = (path: string) => Promise<string>;
+
+/**
+ * Reads a file named at `key`; problems go to `errors` naming the key and the path,
+ * never the content. Returns null when unusable.
+ */
+async function readNamedFile(readFile: ReadText, key: string, path: string, errors: string[]): Promise<string | null> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    errors.push(`${key}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return null;
+  }
+}
+
+/** A secret file's content without trailing line breaks; empty is an error. */
+async function readSecretFile(readFile: ReadText, key: string, path: string, errors: string[]): Promise<string | null> {
+  const text = await readNamedFile(readFile, key, path, errors);
+  if (text === null) return null;
+  const secret = text.replace(/[\r\n]+$/, '');
+  if (secret === '') {
+    errors.push(`${key}: ${path} is empty`);
+    return null;
+  }
+  return secret;
+}
+
+async function resolveAuth(readFile: ReadText, auth: NonNullable<ParsedConfig['server']['auth']>, errors: string[]): Promise<ServerAuth> {
+  const resolved: { bearerSha256?: string; basic?: ServerAuth['basic'] } = {};
+  if (auth.bearerTokenFile !== undefined) {
+    const token = await readSecretFile(readFile, 'server.auth.bearerTokenFile', auth.bearerTokenFile, errors);
+    if (token !== null && /\s/.test(token)) {
+      errors.push(`server.auth.bearerTokenFile: ${auth.bearerTokenFile} holds whitespace inside the token`);
+    } else if (token !== null) {
+      resolved.bearerSha256 = sha256Hex(token);
+    }
+  }
+  if (auth.basic !== undefined) {
+    const password = await readSecretFile(readFile, 'server.auth.basic.passwordFile', auth.basic.passwordFile, errors);
+    if (password !== null) {
+      resolved.basic = { username: auth.basic.username, credentialSha256: sha256Hex(`${auth.basic.username}:${password}`) };
+    }
+  }
+  return resolved;
+}
+
+async function resolveTls(readFile: ReadText, tls: NonNullable<ParsedConfig['server']['tls']>, errors: string[]): Promise<ServerTls | null> {
+  const cert = await readNamedFile(readFile, 'server.tls.certFile', tls.certFile, errors);
+  const key = await readNamedFile(readFile, 'server.tls.keyFile', tls.keyFile, errors);
+  if (cert === null || key === null) return null;
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    errors.push(`server.tls.certFile: ${tls.certFile} holds no PEM certificate`);
+    return null;
+  }
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    // The parser's message is not repeated: it could quote part of the key.
+    errors.push(`server.tls.keyFile: ${tls.keyFile} holds no usable unencrypted PEM private key`);
+    return null;
+  }
+  if (!x509.checkPrivateKey(privateKey)) {
+    errors.push(`server.tls.keyFile: ${tls.keyFile} is not the key of the first certificate in ${tls.certFile}`);
+    return null;
+  }
+  const resolved = { certFile: tls.certFile, keyFile: tls.keyFile, cert } as ServerTls;
+  Object.defineProperty(resolved, 'key', { value: key, enumerable: false });
+  return resolved;
+}
+
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -89,7 +204,8 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * Validates a configuration given as YAML text. Throws ConfigError with every problem
- * found; file reads (CA files) go through `readFile`.
+ * found; file reads (CA files, `server.auth` secrets, `server.tls` files) go through
+ * `readFile`.
  */
 export async function parseConfig(text: string, source: string, options: LoadOptions = {}): Promise<Config> {
   const readFile = options.readFile ?? ((path: string) => fsReadFile(path, 'utf8'));
@@ -110,6 +226,8 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
   const config = parsed.data;
 
   const errors: string[] = [];
+  const auth = config.server.auth === undefined ? undefined : await resolveAuth(readFile, config.server.auth, errors);
+  const tls = config.server.tls === undefined ? null : await resolveTls(readFile, config.server.tls, errors);
   const idps = await Promise.all(
     config.idps.map(async (idp, index): Promise<IdpTarget> => {
       let ca: string | undefined;
@@ -142,7 +260,7 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
   if (errors.length > 0) throw new ConfigError(source, errors);
 
   return deepFreeze({
-    server: splitListen(config.server.listen),
+    server: { ...splitListen(config.server.listen), ...(auth === undefined ? {} : { auth }), ...(tls === null ? {} : { tls }) },
     idps,
     alertmanager: config.alertmanager,
     alerts: config.alerts,

@@ -129,11 +129,46 @@ const idp = z.strictObject({
   sts: z.array(stsProbe).default([]),
 });
 
+const secretFile = (what: string) =>
+  z.string().min(1).meta({ description: `Path of a file holding the ${what}; read at load and on every reload, never logged` });
+
+/**
+ * Access control of the daemon's endpoints except /-/healthy and /-/ready. The secrets
+ * come from files only; the configuration holds their paths.
+ */
+const serverAuth = z
+  .strictObject({
+    bearerTokenFile: secretFile('bearer token (`Authorization: Bearer <token>`)').optional(),
+    basic: z
+      .strictObject({
+        username: z
+          .string()
+          .min(1)
+          .regex(/^[^:\p{Cc}]+$/u, { message: 'must not contain a colon or control characters (RFC 7617)' }),
+        passwordFile: secretFile('basic-auth password'),
+      })
+      .optional(),
+  })
+  .refine((auth) => auth.bearerTokenFile !== undefined || auth.basic !== undefined, {
+    message: 'needs bearerTokenFile, basic, or both',
+  })
+  .meta({ description: 'Require credentials on /metrics, /api/v1/status, / and /-/reload' });
+
+/** HTTPS for the daemon's endpoints; both files are read at load. */
+const serverTls = z
+  .strictObject({
+    certFile: z.string().min(1).meta({ description: 'PEM certificate chain, leaf first' }),
+    keyFile: z.string().min(1).meta({ description: 'PEM private key of the leaf' }),
+  })
+  .meta({ description: 'Serve HTTPS instead of HTTP (changing it needs a restart)' });
+
 export const configSchema = z
   .strictObject({
     server: z
       .strictObject({
         listen: listen.default('0.0.0.0:9741'),
+        auth: serverAuth.optional(),
+        tls: serverTls.optional(),
       })
       .prefault({}),
     defaults: z

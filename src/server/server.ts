@@ -1,11 +1,17 @@
 /**
  * The HTTP face of the daemon (DESIGN.md §6.3): metrics, health, readiness, reload and
  * the status API. Built on fastify, tested with `app.inject()`.
+ *
+ * With `server.auth` every route except /-/healthy and /-/ready (the kubelet's probes)
+ * needs credentials, unknown paths included; the credentials are those of the running
+ * configuration, so a reload that changes `server.auth` applies at once. With
+ * `server.tls` it serves HTTPS; the certificate is the one loaded at start.
  */
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { App } from '../app.js';
+import { OPEN_ROUTES, challenges, isAuthorized } from './auth.js';
 import { renderStatusPage } from './status-page.js';
 
 export interface ServerDeps {
@@ -14,9 +20,31 @@ export interface ServerDeps {
   logger: Logger;
 }
 
-export function createServer({ app, registry }: ServerDeps) {
+export function createServer({ app, registry }: ServerDeps): FastifyInstance {
   // Request logs would add a line per scrape; the daemon logs state changes instead.
-  const server = Fastify({ logger: false, bodyLimit: 1024 });
+  const options = { logger: false, bodyLimit: 1024 } as const;
+  const tls = app.config.server.tls;
+  // An HTTPS fastify instance has the same routing, inject, listen and close API; only
+  // its raw server type differs, which nothing here touches.
+  const server =
+    tls === undefined
+      ? Fastify(options)
+      : (Fastify({ ...options, https: { cert: tls.cert, key: tls.key } }) as unknown as FastifyInstance);
+
+  server.addHook('onRequest', async (request, reply) => {
+    const auth = app.config.server.auth;
+    if (auth === undefined) return;
+    const route = request.routeOptions.url;
+    if (route !== undefined && OPEN_ROUTES.has(route) && (request.method === 'GET' || request.method === 'HEAD')) return;
+    if (isAuthorized(auth, request.headers.authorization)) return;
+    const offered = challenges(auth);
+    return reply
+      .code(401)
+      .header('www-authenticate', offered.length === 1 ? offered[0] : offered)
+      .header('cache-control', 'no-store')
+      .type('text/plain')
+      .send('Unauthorized\n');
+  });
 
   server.get('/metrics', async (_request, reply) => {
     const body = await registry.metrics();
