@@ -102,11 +102,24 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`);
     }
-    if (issue.code === 'invalid_type' && issue.input === undefined) {
-      return [`${formatPath(issue.path)}: is required`];
+    if (issue.code === 'invalid_type') {
+      if (issue.input === undefined) return [`${formatPath(issue.path)}: is required`];
+      return [`${formatPath(issue.path)}: must be ${article(issue.expected)} (got ${describeValue(issue.input)})`];
     }
     return [`${formatPath(issue.path)}: ${issue.message}`];
   });
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** Names the type of a YAML value without echoing it (it might be a pasted secret). */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return article(typeof value);
 }
 
 function splitListen(listen: string): { host: string; port: number } {
@@ -216,12 +229,18 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
       document.errors.map((error) => `YAML syntax: ${error.message.split('\n')[0]!.replace(/:$/, '')}`),
     );
   }
-  const raw: unknown = document.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // Aliases are resolved here: an unknown anchor or an alias bomb throws.
+    raw = document.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw new ConfigError(source, [`YAML syntax: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`]);
+  }
   const input =
     options.listen === undefined
       ? raw
       : { ...(raw as object), server: { ...((raw as { server?: object }).server ?? {}), listen: options.listen } };
-  const parsed = configSchema.safeParse(input);
+  const parsed = configSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) throw new ConfigError(source, describeIssues(parsed.error.issues));
   const config = parsed.data;
 

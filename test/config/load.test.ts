@@ -140,3 +140,18 @@ describe('configuration loading', () => {
     assert.equal(formatPath([]), '(top level)');
   });
 });
+
+describe('configuration loading: YAML aliases and wrong types', () => {
+  test('an unknown alias and an alias bomb are YAML errors, not crashes', async () => {
+    assert.deepEqual(await errorsOf('defaults:\n  schedule: *a\n'), ['YAML syntax: Unresolved alias (the anchor must be set before the alias): a']);
+    const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 8 }, (_, i) => `${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`).join('\n')}\n`;
+    const [error] = await errorsOf(bomb);
+    assert.match(error ?? '', /^YAML syntax: Excessive alias count/);
+  });
+
+  test('a value of the wrong type says what was expected, without echoing it', async () => {
+    assert.deepEqual(await errorsOf('idps: 5\n'), ['idps: must be an array (got a number)']);
+    assert.deepEqual(await errorsOf('server:\n  listen: 9741\n'), ['server.listen: must be a string (got a number)']);
+    assert.deepEqual(await errorsOf('alerts: [1]\n'), ['alerts: must be an object (got a list)']);
+  });
+});
