@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
 import { forbiddenAddress } from './address-policy.js';
 import { classifyTransportError, type Stage } from './classify.js';
-import { certificateMatchesHost, readPeerChain } from './tls-chain.js';
+import { readPeerChain } from './tls-chain.js';
 import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings, TlsInfo } from './types.js';
 
 export interface HttpDeps {
@@ -165,8 +165,9 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
               reject(new StageError('tls', errorCode(why) ?? String(why), `certificate not trusted: ${String(why)}`));
               return;
             }
-            if (!peer || !certificateMatchesHost(peer.leaf, hostname)) {
-              reject(new StageError('tls', 'ERR_TLS_CERT_ALTNAME_INVALID', `certificate is not valid for ${hostname} (subjectAltName does not match)`));
+            const identityError = peer ? tls.checkServerIdentity(hostname, peer.leaf) : new Error('no peer certificate');
+            if (identityError) {
+              reject(new StageError('tls', errorCode(identityError) ?? 'ERR_TLS_CERT_ALTNAME_INVALID', errorText(identityError)));
               return;
             }
             stage = 'response';
