@@ -60,7 +60,6 @@ export const REMEDIES: Readonly<Record<RemedyKey, string>> = {
   jwks_uri_invalid: 'The discovery document must carry `jwks_uri` as an absolute https URL. Fix the IdP configuration so STS knows where the keys are.',
   no_usable_keys:
     'No key in the JWKS can verify a token for STS (RS256/384/512 with >= 2048-bit RSA, or ES256/384/512). Publish the public half of the signing key with `use: sig` (or no `use`).',
-  skipped: 'This check did not run because an earlier one failed; fix that first.',
   internal: 'The canary itself failed on this run (a bug); see its logs and report it.',
   // --- verdicts on measured values ---------------------------------------------------
   over_budget:

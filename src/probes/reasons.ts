@@ -1,9 +1,5 @@
-/**
- * The fixed union of failure reasons. Used as the `reason` label of
- * `oidc_check_failures_total`, so it must stay bounded: never build a reason from
- * a URL, a header or an error message. Documented in docs/metrics.md.
- */
-export const FAILURE_REASONS = [
+/** Reasons produced by the transport layer, before any document is looked at. */
+export const TRANSPORT_REASONS = [
   'dns',
   'connect_refused',
   'connect_timeout',
@@ -11,22 +7,27 @@ export const FAILURE_REASONS = [
   'timeout',
   'network',
   'blocked_address',
+  'body_too_large',
+] as const;
+
+export type TransportReason = (typeof TRANSPORT_REASONS)[number];
+
+/**
+ * The fixed union of failure reasons. Used as the `reason` label of
+ * `oidc_check_failures_total`, so it must stay bounded: never build a reason from
+ * a URL, a header or an error message. Documented in docs/metrics.md.
+ */
+export const FAILURE_REASONS = [
+  ...TRANSPORT_REASONS,
   'http_status',
   'rate_limited',
-  'body_too_large',
   'invalid_json',
   'invalid_document',
   'issuer_mismatch',
   'jwks_uri_invalid',
   'no_usable_keys',
-  'skipped',
   'internal',
 ] as const;
 
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
-/** Reasons produced by the transport layer, before any document is looked at. */
-export type TransportReason = Extract<
-  FailureReason,
-  'dns' | 'connect_refused' | 'connect_timeout' | 'tls' | 'timeout' | 'network' | 'blocked_address' | 'body_too_large'
->;

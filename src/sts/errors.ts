@@ -3,7 +3,7 @@
  * `sts_assume_role_errors_total`, whether a failed attempt is worth retrying, and how
  * long to wait before the retry. Pure; randomness is injected.
  */
-import type { TransportReason } from '../probes/reasons.js';
+import { TRANSPORT_REASONS, type TransportReason } from '../probes/reasons.js';
 
 /**
  * The error codes STS is known to answer (its service model, plus the generic Query
@@ -36,16 +36,7 @@ export const STS_ERROR_CODES = [
 export type StsErrorCode = (typeof STS_ERROR_CODES)[number];
 
 /** Transport reasons an STS attempt can fail with (the HTTP layer's union). */
-export const STS_TRANSPORT_CODES = [
-  'dns',
-  'connect_refused',
-  'connect_timeout',
-  'tls',
-  'timeout',
-  'network',
-  'blocked_address',
-  'body_too_large',
-] as const satisfies readonly TransportReason[];
+export const STS_TRANSPORT_CODES = TRANSPORT_REASONS;
 
 /** Codes the canary itself assigns. */
 export const STS_LOCAL_CODES = [
