@@ -24,6 +24,7 @@ import { probeIdp } from '../src/probes/idp-probe.js';
 import type { IdpProbeResult } from '../src/probes/types.js';
 import { createServer } from '../src/server/server.js';
 import { VERSION } from '../src/version.js';
+import { parseExposition } from '../test/fixtures/exposition.js';
 import { serve } from './lib/ipc.js';
 import { roundSettleMs, type IdpSpec } from './scenario.js';
 import type { ClientRequest, ClientRun, DaemonVerdict, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw } from './types.js';
@@ -122,11 +123,10 @@ function verdictOf(result: IdpProbeResult | Omit<IdpProbeResult, 'jwksBody'> | n
   };
 }
 
-async function counterSum(registry: Registry, name: string): Promise<number | null> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) return null;
-  const { values } = await metric.get();
-  return values.reduce((sum, { value }) => sum + value, 0);
+async function counterSum(metrics: { render(): Promise<string> }, name: string): Promise<number> {
+  return parseExposition(await metrics.render())
+    .filter((series) => series.name === name)
+    .reduce((sum, { value }) => sum + value, 0);
 }
 
 /** The daemon's wiring, as src/cli/run.ts does it. */
@@ -142,9 +142,9 @@ async function wire(config: Config, http: HttpFetch) {
   });
   const logger = createLogger('info', sink);
   const app = createApp(config, { registry, logger, http, now: Date.now, loadConfig: async () => config, version: VERSION, loop });
-  const server = createServer({ app, registry, logger });
+  const server = createServer({ app, logger });
   await server.ready();
-  return { app, server, registry, loop, logLines: () => logLines };
+  return { app, server, loop, logLines: () => logLines };
 }
 
 /** Probes the warm-up IdPs a few times, four at a time, with the daemon's own code. */
@@ -253,7 +253,7 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
   let renderSeries = 0;
   for (let i = 0; i < 5; i++) {
     const start = performance.now();
-    const text = await daemon.registry.metrics();
+    const text = await daemon.app.metrics.render();
     renderMs.push(performance.now() - start);
     renderBytes = Buffer.byteLength(text);
     renderSeries = text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
@@ -305,8 +305,8 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
     renderBytes,
     renderSeries,
     injectMs,
-    overruns: (await counterSum(daemon.registry, 'idp_canary_probe_overruns_total')) ?? 0,
-    suspectRunsMetric: await counterSum(daemon.registry, 'idp_canary_timing_suspect_runs_total'),
+    overruns: await counterSum(daemon.app.metrics, 'idp_canary_probe_overruns_total'),
+    suspectRunsMetric: await counterSum(daemon.app.metrics, 'idp_canary_timing_suspect_runs_total'),
     lagMonitor: true,
     lagThresholdSeconds: daemon.loop.thresholdSeconds,
     logLines: daemon.logLines(),

@@ -456,7 +456,7 @@ function bounds(result: BenchResult): Bound[] {
     { name: 'overruns, 5,000 IdPs / 60 s', value: big ? String(big.overruns) : '–', limit: '0', pass: big ? big.overruns === 0 : null },
     { name: 'RSS, 5,000 IdPs / 60 s', value: big ? `${num(big.rssMaxMB, 1)} MB` : '–', limit: '<= 300 MB', pass: big ? big.rssMaxMB <= 300 : null },
     {
-      name: '/metrics render, 5,000 IdPs / 60 s (worst of registry, inject and in-window scrapes)',
+      name: '/metrics render, 5,000 IdPs / 60 s (worst of render(), inject and in-window scrapes)',
       value: big ? `${num(Math.max(big.metrics.renderMsMax, big.metrics.injectMsMax, big.metrics.scrapeMsMax ?? 0), 1)} ms` : '–',
       limit: '<= 500 ms',
       pass: big ? Math.max(big.metrics.renderMsMax, big.metrics.injectMsMax, big.metrics.scrapeMsMax ?? 0) <= 500 : null,

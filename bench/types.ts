@@ -91,7 +91,7 @@ export interface ScaleRaw {
   heapUsedMaxBytes: number;
   /** /metrics via fastify inject during the window (what a 15 s scrape costs). */
   scrapes: { ms: number; bytes: number }[];
-  /** registry.metrics() after the window. */
+  /** metrics.render() after the window. */
   renderMs: number[];
   renderBytes: number;
   /** Sample lines in the exposition. */

@@ -66,7 +66,7 @@ export async function startDaemon(config: Config, options: RunOptions) {
     },
     version: VERSION,
   });
-  const server = createServer({ app, registry, logger: options.logger });
+  const server = createServer({ app, logger: options.logger });
   await server.listen({ host: config.server.host, port: config.server.port });
   options.logger.info(describeAccess(config.server), 'endpoint access');
   await app.restoreState();

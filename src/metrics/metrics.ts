@@ -3,7 +3,8 @@
  * return plain results; `record*` turns them into series. Label values come only from
  * config names and fixed unions, so the series count stays bounded.
  */
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { Family, type FamilyOptions, type FamilyType, type Labels } from './family.js';
 import { PHASES } from '../http/types.js';
 import type { StsProbeResult } from '../probes/sts-probe.js';
 import type { NotificationResult } from '../alerts/alertmanager.js';
@@ -26,9 +27,14 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
-/** Creates every metric on `registry` and returns the functions that feed them. */
+const family = (type: FamilyType, options: Omit<FamilyOptions, 'type'>) => new Family({ ...options, type });
+
+/**
+ * Creates every metric and returns the functions that feed them and `render`, the text
+ * exposition: `registry` (prom-client's default process metrics, when enabled) followed
+ * by the daemon's own families.
+ */
 export function createMetrics(registry: Registry, options: MetricsOptions) {
-  const registers = [registry];
   if (options.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry });
     // prom-client exports these gauges with a `_total` suffix, which `promtool check
@@ -45,52 +51,46 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
   const sts = ['idp', 'probe', 'region'] as const;
 
   const m = {
-    checkSuccess: new Gauge({ name: 'oidc_check_success', help: 'Whether the last check succeeded (1) or failed (0).', labelNames: check, registers }),
-    checkDuration: new Histogram({ name: 'oidc_check_duration_seconds', help: 'Duration of each check request, all phases.', labelNames: check, buckets: LATENCY_BUCKETS, registers }),
-    checkPhase: new Gauge({ name: 'oidc_check_phase_seconds', help: 'Duration of each phase of the last check request.', labelNames: [...check, 'phase'], registers }),
-    checkStatus: new Gauge({ name: 'oidc_check_status_code', help: 'HTTP status of the last check (0 = no response).', labelNames: check, registers }),
-    checkFailures: new Counter({ name: 'oidc_check_failures_total', help: 'Failed checks by reason.', labelNames: [...check, 'reason'], registers }),
-    checkLastRun: new Gauge({ name: 'oidc_check_last_run_timestamp_seconds', help: 'When the last check started.', labelNames: check, registers }),
-    checkBytes: new Gauge({ name: 'oidc_check_response_bytes', help: 'Body size of the last response.', labelNames: check, registers }),
-    checkCacheable: new Gauge({ name: 'oidc_check_cacheable', help: '0 when Cache-Control has no-cache, no-store or max-age=0, or Pragma: no-cache (STS will not cache).', labelNames: check, registers }),
-    checkMaxAge: new Gauge({ name: 'oidc_check_cache_max_age_seconds', help: 'Freshness lifetime the response declared (absent when none).', labelNames: check, registers }),
-    chainSeconds: new Gauge({ name: 'oidc_fetch_chain_seconds', help: 'Discovery + JWKS durations of the last run, as STS walks them.', labelNames: idp, registers }),
-    chainDuration: new Histogram({ name: 'oidc_fetch_chain_duration_seconds', help: 'Discovery + JWKS durations, as STS walks them.', labelNames: idp, buckets: LATENCY_BUCKETS, registers }),
-    chainBudget: new Gauge({ name: 'oidc_fetch_chain_budget_seconds', help: 'The budget the fetch chain is judged against (STS: 5 s).', labelNames: idp, registers }),
-    issuerMatch: new Gauge({ name: 'oidc_discovery_issuer_match', help: 'Whether the discovery issuer equals the configured issuer exactly.', labelNames: idp, registers }),
-    jwksKeys: new Gauge({ name: 'oidc_jwks_keys', help: 'Usable signing keys in the JWKS.', labelNames: idp, registers }),
-    jwksKeyInfo: new Gauge({ name: 'oidc_jwks_key_info', help: 'One series per JWKS key (at most 100 per IdP).', labelNames: ['idp', 'kid', 'kty', 'alg'], registers }),
-    jwksChanges: new Counter({ name: 'oidc_jwks_changes_total', help: 'Key-set changes seen (rotations).', labelNames: idp, registers }),
-    jwksLastChange: new Gauge({ name: 'oidc_jwks_last_change_timestamp_seconds', help: 'When the key set last changed.', labelNames: idp, registers }),
-    tlsExpiry: new Gauge({ name: 'oidc_tls_cert_expiry_timestamp_seconds', help: 'Earliest notAfter among the certificates served.', labelNames: check, registers }),
-    tlsTop: new Gauge({ name: 'oidc_tls_top_intermediate_info', help: 'SHA-1 of the last certificate served (the IAM thumbprint).', labelNames: [...check, 'sha1'], registers }),
-    thumbprintMatch: new Gauge({ name: 'oidc_tls_thumbprint_match', help: 'Whether the served top intermediates match a configured thumbprint.', labelNames: idp, registers }),
-    tokenSuccess: new Gauge({ name: 'oidc_token_success', help: 'Whether the last token was obtained and passed every check (kid, signature, iss, aud, exp).', labelNames: token, registers }),
-    tokenExpiry: new Gauge({ name: 'oidc_token_expiry_timestamp_seconds', help: '`exp` of the last token obtained.', labelNames: token, registers }),
-    tokenKid: new Gauge({ name: 'oidc_token_kid_in_jwks', help: "Whether the last token's kid is in the IdP's latest JWKS.", labelNames: token, registers }),
-    stsSuccess: new Gauge({ name: 'sts_assume_role_success', help: 'Final outcome of the last run, retries included.', labelNames: sts, registers }),
-    stsFirst: new Gauge({ name: 'sts_assume_role_first_attempt_success', help: 'Whether the first attempt of the last run succeeded.', labelNames: sts, registers }),
-    stsDuration: new Histogram({ name: 'sts_assume_role_duration_seconds', help: 'Duration of each AssumeRoleWithWebIdentity attempt.', labelNames: sts, buckets: LATENCY_BUCKETS, registers }),
-    stsAttempts: new Gauge({ name: 'sts_assume_role_attempts', help: 'Attempts used in the last run (0: no token, STS not called).', labelNames: sts, registers }),
-    stsErrors: new Counter({ name: 'sts_assume_role_errors_total', help: 'Failed attempts by code (STS error code or transport reason).', labelNames: [...sts, 'code'], registers }),
-    stsLastRun: new Gauge({ name: 'sts_assume_role_last_run_timestamp_seconds', help: 'When the last run started.', labelNames: sts, registers }),
-    notifications: new Counter({
-      name: 'idp_canary_alertmanager_notifications_total',
+    checkSuccess: family('gauge', { name: 'oidc_check_success', help: 'Whether the last check succeeded (1) or failed (0).', labelNames: check }),
+    checkDuration: family('histogram', { name: 'oidc_check_duration_seconds', help: 'Duration of each check request, all phases.', labelNames: check, buckets: LATENCY_BUCKETS }),
+    checkPhase: family('gauge', { name: 'oidc_check_phase_seconds', help: 'Duration of each phase of the last check request.', labelNames: [...check, 'phase'] }),
+    checkStatus: family('gauge', { name: 'oidc_check_status_code', help: 'HTTP status of the last check (0 = no response).', labelNames: check }),
+    checkFailures: family('counter', { name: 'oidc_check_failures_total', help: 'Failed checks by reason.', labelNames: [...check, 'reason'] }),
+    checkLastRun: family('gauge', { name: 'oidc_check_last_run_timestamp_seconds', help: 'When the last check started.', labelNames: check }),
+    checkBytes: family('gauge', { name: 'oidc_check_response_bytes', help: 'Body size of the last response.', labelNames: check }),
+    checkCacheable: family('gauge', { name: 'oidc_check_cacheable', help: '0 when Cache-Control has no-cache, no-store or max-age=0, or Pragma: no-cache (STS will not cache).', labelNames: check }),
+    checkMaxAge: family('gauge', { name: 'oidc_check_cache_max_age_seconds', help: 'Freshness lifetime the response declared (absent when none).', labelNames: check }),
+    chainSeconds: family('gauge', { name: 'oidc_fetch_chain_seconds', help: 'Discovery + JWKS durations of the last run, as STS walks them.', labelNames: idp }),
+    chainDuration: family('histogram', { name: 'oidc_fetch_chain_duration_seconds', help: 'Discovery + JWKS durations, as STS walks them.', labelNames: idp, buckets: LATENCY_BUCKETS }),
+    chainBudget: family('gauge', { name: 'oidc_fetch_chain_budget_seconds', help: 'The budget the fetch chain is judged against (STS: 5 s).', labelNames: idp }),
+    issuerMatch: family('gauge', { name: 'oidc_discovery_issuer_match', help: 'Whether the discovery issuer equals the configured issuer exactly.', labelNames: idp }),
+    jwksKeys: family('gauge', { name: 'oidc_jwks_keys', help: 'Usable signing keys in the JWKS.', labelNames: idp }),
+    jwksKeyInfo: family('gauge', { name: 'oidc_jwks_key_info', help: 'One series per JWKS key (at most 100 per IdP).', labelNames: ['idp', 'kid', 'kty', 'alg'] }),
+    jwksChanges: family('counter', { name: 'oidc_jwks_changes_total', help: 'Key-set changes seen (rotations).', labelNames: idp }),
+    jwksLastChange: family('gauge', { name: 'oidc_jwks_last_change_timestamp_seconds', help: 'When the key set last changed.', labelNames: idp }),
+    tlsExpiry: family('gauge', { name: 'oidc_tls_cert_expiry_timestamp_seconds', help: 'Earliest notAfter among the certificates served.', labelNames: check }),
+    tlsTop: family('gauge', { name: 'oidc_tls_top_intermediate_info', help: 'SHA-1 of the last certificate served (the IAM thumbprint).', labelNames: [...check, 'sha1'] }),
+    thumbprintMatch: family('gauge', { name: 'oidc_tls_thumbprint_match', help: 'Whether the served top intermediates match a configured thumbprint.', labelNames: idp }),
+    tokenSuccess: family('gauge', { name: 'oidc_token_success', help: 'Whether the last token was obtained and passed every check (kid, signature, iss, aud, exp).', labelNames: token }),
+    tokenExpiry: family('gauge', { name: 'oidc_token_expiry_timestamp_seconds', help: '`exp` of the last token obtained.', labelNames: token }),
+    tokenKid: family('gauge', { name: 'oidc_token_kid_in_jwks', help: "Whether the last token's kid is in the IdP's latest JWKS.", labelNames: token }),
+    stsSuccess: family('gauge', { name: 'sts_assume_role_success', help: 'Final outcome of the last run, retries included.', labelNames: sts }),
+    stsFirst: family('gauge', { name: 'sts_assume_role_first_attempt_success', help: 'Whether the first attempt of the last run succeeded.', labelNames: sts }),
+    stsDuration: family('histogram', { name: 'sts_assume_role_duration_seconds', help: 'Duration of each AssumeRoleWithWebIdentity attempt.', labelNames: sts, buckets: LATENCY_BUCKETS }),
+    stsAttempts: family('gauge', { name: 'sts_assume_role_attempts', help: 'Attempts used in the last run (0: no token, STS not called).', labelNames: sts }),
+    stsErrors: family('counter', { name: 'sts_assume_role_errors_total', help: 'Failed attempts by code (STS error code or transport reason).', labelNames: [...sts, 'code'] }),
+    stsLastRun: family('gauge', { name: 'sts_assume_role_last_run_timestamp_seconds', help: 'When the last run started.', labelNames: sts }),
+    notifications: family('counter', { name: 'idp_canary_alertmanager_notifications_total',
       help: 'Alert notifications to Alertmanager by result (success, error, dropped from a full queue).',
-      labelNames: ['result'],
-      registers,
-    }),
-    alertsFiring: new Gauge({ name: 'idp_canary_alerts_firing', help: 'Alerts firing in the built-in engine.', labelNames: ['alertname', 'severity'], registers }),
-    buildInfo: new Gauge({ name: 'idp_canary_build_info', help: 'Build information.', labelNames: ['version', 'nodejs'], registers }),
-    reloadOk: new Gauge({ name: 'idp_canary_config_last_reload_successful', help: 'Whether the last configuration load succeeded.', registers }),
-    reloadTime: new Gauge({ name: 'idp_canary_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully.', registers }),
-    overruns: new Counter({ name: 'idp_canary_probe_overruns_total', help: 'Runs skipped because the previous run was still going.', labelNames: idp, registers }),
-    suspectRuns: new Counter({
-      name: 'idp_canary_timing_suspect_runs_total',
+      labelNames: ['result'] }),
+    alertsFiring: family('gauge', { name: 'idp_canary_alerts_firing', help: 'Alerts firing in the built-in engine.', labelNames: ['alertname', 'severity'] }),
+    buildInfo: family('gauge', { name: 'idp_canary_build_info', help: 'Build information.', labelNames: ['version', 'nodejs'] }),
+    reloadOk: family('gauge', { name: 'idp_canary_config_last_reload_successful', help: 'Whether the last configuration load succeeded.' }),
+    reloadTime: family('gauge', { name: 'idp_canary_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully.' }),
+    overruns: family('counter', { name: 'idp_canary_probe_overruns_total', help: 'Runs skipped because the previous run was still going.', labelNames: idp }),
+    suspectRuns: family('counter', { name: 'idp_canary_timing_suspect_runs_total',
       help: "Runs whose latencies were not recorded because the daemon's event loop was blocked while they ran.",
-      labelNames: idp,
-      registers,
-    }),
+      labelNames: idp }),
   };
   m.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
   for (const result of NOTIFICATION_RESULTS) m.notifications.inc({ result }, 0);
@@ -117,31 +117,27 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     }
   }
 
-  // Info-style series whose label values change (kids, sha1s): the label sets last set,
-  // per metric and owner, so the stale ones can be removed when the values move on.
-  const infoSeries = new Map<string, Record<string, string>[]>();
-  function replaceSeries(metric: Gauge<string>, owner: Record<string, string>, next: Record<string, string>[]): void {
-    const key = `${(metric as unknown as { name: string }).name}\u0000${JSON.stringify(owner)}`;
-    for (const labels of infoSeries.get(key) ?? []) metric.remove(labels);
+  // Info-style series whose label values change (kids, sha1s): the owner's old series
+  // go, the new ones are set.
+  function replaceSeries(metric: Family, owner: Labels, next: Labels[]): void {
+    metric.remove(owner);
     for (const labels of next) metric.set(labels, 1);
-    infoSeries.set(key, next);
   }
 
   /** Removes every series (of every metric) whose labels include `match`. */
-  async function removeMatching(match: Record<string, string>): Promise<void> {
-    for (const metric of Object.values(m)) {
-      const { values } = await metric.get();
-      const labelSets = new Map<string, Record<string, string | number>>();
-      for (const { labels } of values as { labels: Record<string, string | number> }[]) {
-        if (!Object.entries(match).every(([key, value]) => labels[key] === value)) continue;
-        const { le: _bucket, ...series } = labels;
-        labelSets.set(JSON.stringify(series), series);
-      }
-      for (const labels of labelSets.values()) metric.remove(labels as Record<string, string>);
-    }
+  function removeMatching(match: Labels): void {
+    for (const metric of Object.values(m)) metric.remove(match);
   }
 
+  const families = Object.values(m);
   return {
+    /** The text exposition of every metric, for `/metrics`. */
+    async render(): Promise<string> {
+      const own = families.map((metric) => metric.render()).join('');
+      return registry.getMetricsAsArray().length === 0 ? own : `${await registry.metrics()}${own}`;
+    },
+    /** The Content-Type of `render`'s text. */
+    contentType: registry.contentType,
     /** Records one IdP probe run. */
     recordIdp(result: IdpProbeResult): void {
       const labels = { idp: result.idp };
@@ -196,11 +192,11 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     },
     /** Removes the series of one STS probe in one region (it left the config). */
     async forgetSts(name: string, probe: string, region: string): Promise<void> {
-      await removeMatching({ idp: name, probe, region });
+      removeMatching({ idp: name, probe, region });
     },
     /** Removes the token series of an STS probe that left the config. */
     async forgetStsProbe(name: string, probe: string): Promise<void> {
-      await removeMatching({ idp: name, probe });
+      removeMatching({ idp: name, probe });
     },
     /** Restores the last key change time (from the state file) after a restart. */
     setLastKeyChange(name: string, timestampSeconds: number): void {
@@ -220,15 +216,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
       m.overruns.inc({ idp: name });
     },
     recordReload(ok: boolean, wallClockMs: number): void {
-      m.reloadOk.set(ok ? 1 : 0);
-      if (ok) m.reloadTime.set(wallClockMs / 1000);
+      m.reloadOk.set({}, ok ? 1 : 0);
+      if (ok) m.reloadTime.set({}, wallClockMs / 1000);
     },
     /** Removes every series labelled with this IdP (it left the config). */
     async forgetIdp(name: string): Promise<void> {
-      await removeMatching({ idp: name });
-      for (const key of infoSeries.keys()) {
-        if (key.includes(`"idp":${JSON.stringify(name)}`)) infoSeries.delete(key);
-      }
+      removeMatching({ idp: name });
     },
   };
 }

@@ -9,18 +9,16 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { App } from '../app.js';
 import { OPEN_ROUTES, challenges, isAuthorized } from './auth.js';
 import { renderStatusPage } from './status-page.js';
 
 export interface ServerDeps {
   app: App;
-  registry: Registry;
   logger: Logger;
 }
 
-export function createServer({ app, registry }: ServerDeps): FastifyInstance {
+export function createServer({ app }: ServerDeps): FastifyInstance {
   // Request logs would add a line per scrape; the daemon logs state changes instead.
   const options = { logger: false, bodyLimit: 1024 } as const;
   const tls = app.config.server.tls;
@@ -47,8 +45,8 @@ export function createServer({ app, registry }: ServerDeps): FastifyInstance {
   });
 
   server.get('/metrics', async (_request, reply) => {
-    const body = await registry.metrics();
-    return reply.type(registry.contentType).send(body);
+    const body = await app.metrics.render();
+    return reply.type(app.metrics.contentType).send(body);
   });
 
   server.get('/-/healthy', async (_request, reply) => reply.type('text/plain').send('OK\n'));

@@ -166,7 +166,7 @@ describe('Grafana dashboard', () => {
         { readFile: async () => pki.rootPem },
       );
       const { app, registry, log } = testApp(config);
-      const server = createServer({ app, registry, logger: log.logger });
+      const server = createServer({ app, logger: log.logger });
       app.start();
       try {
         await app.runNow('fixture');

@@ -116,7 +116,7 @@ describe('faults', () => {
         assert.equal(line?.path, statePath);
         assert.equal(line?.error, 'ENOENT');
         for (let i = 0; i < 3; i += 1) assert.equal((await app.runNow('op'))?.ok, true, 'probes go on');
-        assert.equal(await sample(registry, 'oidc_check_success', { idp: 'op', check: 'jwks' }), 1);
+        assert.equal(await sample(app.metrics, 'oidc_check_success', { idp: 'op', check: 'jwks' }), 1);
         assert.equal(app.ready, true);
       } finally {
         await app.stop(100);
@@ -162,8 +162,8 @@ describe('faults', () => {
           assert.equal(failed.token.reason, 'token_file');
           assert.match(failed.token.detail, /sts-token/);
           assert.equal(failed.attemptsUsed, 0, 'STS is not called without a token');
-          assert.equal(await sample(registry, 'sts_assume_role_errors_total', { ...labels, code: 'token_unavailable' }), round);
-          assert.equal(await sample(registry, 'sts_assume_role_success', labels), 0);
+          assert.equal(await sample(app.metrics, 'sts_assume_role_errors_total', { ...labels, code: 'token_unavailable' }), round);
+          assert.equal(await sample(app.metrics, 'sts_assume_role_success', labels), 0);
         }
         assert.equal(sts.requests, callsBefore);
         assert.equal(app.ready, true, 'still running');
@@ -171,8 +171,8 @@ describe('faults', () => {
         await writeFile(tokenPath, await idp.signToken({}, { expiresInSeconds: 3600 }));
         const restored = await app.runStsNow(key);
         assert.equal(restored?.ok, true, JSON.stringify(restored?.attempts));
-        assert.equal(await sample(registry, 'sts_assume_role_success', labels), 1);
-        assert.equal(await sample(registry, 'sts_assume_role_errors_total', { ...labels, code: 'token_unavailable' }), 2);
+        assert.equal(await sample(app.metrics, 'sts_assume_role_success', labels), 1);
+        assert.equal(await sample(app.metrics, 'sts_assume_role_errors_total', { ...labels, code: 'token_unavailable' }), 2);
       } finally {
         await app.stop(100);
       }

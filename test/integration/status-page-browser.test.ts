@@ -38,7 +38,7 @@ describe('status page in headless Chromium', () => {
     lab = await startLab({ only: ['healthy', 'jwks-no-cache', 'rate-limited', 'issuer-mismatch', 'unreachable'], schedule: RARELY, daemonListen: '127.0.0.1:0' });
     const config = await parseConfig(lab.configYaml, lab.configPath);
     harness = testApp(config, { sts: { sleep: async () => undefined } });
-    server = createServer({ app: harness.app, registry: harness.registry, logger: harness.log.logger });
+    server = createServer({ app: harness.app, logger: harness.log.logger });
     await server.listen({ host: '127.0.0.1', port: 0 });
     const address = server.addresses().find((entry): entry is AddressInfo => typeof entry !== 'string')!;
     base = `http://127.0.0.1:${address.port}`;

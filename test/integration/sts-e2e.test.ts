@@ -73,11 +73,11 @@ describe('STS probe end to end: oidc-provider → daemon → STS double', () => 
       assert.equal(result.token.ok, true, result.token.detail);
       assert.equal(result.token.kidInJwks, true);
       assert.equal(result.assumedRole?.arn, 'arn:aws:sts::111122223333:assumed-role/idp-canary/idp-canary');
-      assert.equal(await sample(registry, 'sts_assume_role_success', { idp: 'op', probe: 'canary', region: 'us-east-1' }), 1);
-      assert.equal(await sample(registry, 'sts_assume_role_first_attempt_success', { region: 'us-east-1' }), 1);
-      assert.equal(await sample(registry, 'oidc_token_kid_in_jwks', { idp: 'op', probe: 'canary' }), 1);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_success', { idp: 'op', probe: 'canary', region: 'us-east-1' }), 1);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_first_attempt_success', { region: 'us-east-1' }), 1);
+      assert.equal(await sample(app.metrics, 'oidc_token_kid_in_jwks', { idp: 'op', probe: 'canary' }), 1);
       const status = JSON.stringify(app.status());
-      const metrics = await registry.metrics();
+      const metrics = await app.metrics.render();
       for (const text of [status, metrics, log.text.join('\n')]) {
         assert.ok(!text.includes(op.clientSecret), 'client secret leaked');
         assert.ok(!/eyJ[\w-]{20,}\./.test(text), 'a JWT leaked');
@@ -121,8 +121,8 @@ describe('STS probe end to end: oidc-provider → daemon → STS double', () => 
       assert.equal(result.code, 'InvalidIdentityToken');
       assert.equal(result.attemptsUsed, 2, 'retried: a key retrieval failure is worth another try');
       assert.match(result.attempts[0]?.message ?? '', /^Couldn't retrieve verification key from your identity provider, {2}please reference/);
-      assert.equal(await sample(registry, 'sts_assume_role_success', { region: 'us-east-1' }), 0);
-      assert.equal(await sample(registry, 'sts_assume_role_errors_total', { region: 'us-east-1', code: 'InvalidIdentityToken' }), 2);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_success', { region: 'us-east-1' }), 0);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_errors_total', { region: 'us-east-1', code: 'InvalidIdentityToken' }), 2);
     } finally {
       op.setJwks({});
       await app.stop(100);
@@ -137,9 +137,9 @@ describe('STS probe end to end: oidc-provider → daemon → STS double', () => 
       const flaky = await app.runStsNow(key);
       assert.equal(flaky?.ok, true);
       assert.equal(flaky?.firstAttemptOk, false);
-      assert.equal(await sample(registry, 'sts_assume_role_attempts', { region: 'us-east-1' }), 2);
-      assert.equal(await sample(registry, 'sts_assume_role_first_attempt_success', { region: 'us-east-1' }), 0);
-      assert.equal(await sample(registry, 'sts_assume_role_success', { region: 'us-east-1' }), 1);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_attempts', { region: 'us-east-1' }), 2);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_first_attempt_success', { region: 'us-east-1' }), 0);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_success', { region: 'us-east-1' }), 1);
 
       sts.inject('AccessDenied', { times: 5 });
       const denied = await app.runStsNow(key);
@@ -154,7 +154,7 @@ describe('STS probe end to end: oidc-provider → daemon → STS double', () => 
 
   test('the status API lists the STS probe with its outcome', async () => {
     const { app, registry, log } = setup();
-    const server = createServer({ app, registry, logger: log.logger });
+    const server = createServer({ app, logger: log.logger });
     try {
       await app.runNow('op');
       await app.runStsNow(key);

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { CheckResult, IdpProbeResult } from '../../src/probes/types.js';
 import type { JwkSummary } from '../../src/oidc/jwks.js';
+import { parseExposition } from '../fixtures/exposition.js';
 
 const timings = { resolve: 0, connect: 0.001, tls: 0.01, processing: 0.2, transfer: 0.001 };
 
@@ -53,11 +54,11 @@ test('records a run, replaces key series on rotation, and forgets a removed IdP'
   const metrics = createMetrics(registry, { version: '1.2.3', defaultMetrics: false });
   metrics.recordIdp(result('a'));
   metrics.recordIdp(result('b'));
-  let text = await registry.metrics();
+  let text = await metrics.render();
   assert.match(text, /^oidc_jwks_key_info\{idp="a",kid="k1",kty="RSA",alg="RS256"\} 1$/m);
   assert.match(text, /^oidc_fetch_chain_seconds\{idp="a"\} 0.424$/m);
   assert.match(text, /^oidc_check_phase_seconds\{idp="a",check="jwks",phase="processing"\} 0.2$/m);
-  assert.match(text, /^oidc_fetch_chain_duration_seconds_bucket\{le="0.5",idp="a"\} 1$/m);
+  assert.match(text, /^oidc_fetch_chain_duration_seconds_bucket\{idp="a",le="0.5"\} 1$/m);
   assert.match(text, /^oidc_jwks_changes_total\{idp="a"\} 0$/m);
 
   metrics.recordIdp(
@@ -69,7 +70,7 @@ test('records a run, replaces key series on rotation, and forgets a removed IdP'
       jwks: check('jwks', { cache: { cacheable: false, maxAgeSeconds: null, ageSeconds: null, problems: ['Cache-Control: no-cache'] } }),
     }),
   );
-  text = await registry.metrics();
+  text = await metrics.render();
   assert.doesNotMatch(text, /idp="a",kid="k1"/);
   assert.match(text, /^oidc_jwks_key_info\{idp="a",kid="k2",kty="RSA",alg="RS256"\} 1$/m);
   assert.match(text, /^oidc_jwks_changes_total\{idp="a"\} 1$/m);
@@ -78,7 +79,7 @@ test('records a run, replaces key series on rotation, and forgets a removed IdP'
   assert.doesNotMatch(text, /oidc_check_cache_max_age_seconds\{idp="a",check="jwks"\}/, 'no max-age, no series');
 
   await metrics.forgetIdp('a');
-  text = await registry.metrics();
+  text = await metrics.render();
   assert.doesNotMatch(text, /idp="a"/);
   assert.match(text, /idp="b"/);
 });
@@ -96,7 +97,7 @@ test('failures count by reason and a skipped JWKS counts no failure', async () =
   });
   metrics.recordIdp(failed);
   metrics.recordIdp(failed);
-  const text = await registry.metrics();
+  const text = await metrics.render();
   assert.match(text, /^oidc_check_failures_total\{idp="c",check="discovery",reason="timeout"\} 2$/m);
   assert.match(text, /^oidc_check_success\{idp="c",check="jwks"\} 0$/m);
   assert.doesNotMatch(text, /oidc_check_failures_total\{idp="c",check="jwks"/);
@@ -108,16 +109,16 @@ test('at most 100 key series per IdP', async () => {
   const metrics = createMetrics(registry, { version: '1', defaultMetrics: false });
   const keys = Array.from({ length: 150 }, (_, i) => key(`k${i}`));
   metrics.recordIdp(result('d', { keys, keyIds: keys.map((k) => k.id) }));
-  const info = (await registry.getSingleMetric('oidc_jwks_key_info')!.get()).values;
+  const info = parseExposition(await metrics.render()).filter((series) => series.name === 'oidc_jwks_key_info');
   assert.equal(info.length, 100);
-  assert.match(await registry.metrics(), /^oidc_jwks_keys\{idp="d"\} 150$/m);
+  assert.match(await metrics.render(), /^oidc_jwks_keys\{idp="d"\} 150$/m);
 });
 
 test('a run timed while the event loop was blocked is counted, its latencies not recorded', async () => {
   const registry = new Registry();
   const metrics = createMetrics(registry, { version: '1', defaultMetrics: false });
   metrics.recordIdp(result('e', { timing: { maxLoopLagSeconds: 0.2, totalLoopLagSeconds: 0.3, suspect: true }, chain: { seconds: 5.1, budgetSeconds: 5, overBudget: null } }));
-  const text = await registry.metrics();
+  const text = await metrics.render();
   assert.match(text, /^idp_canary_timing_suspect_runs_total\{idp="e"\} 1$/m);
   assert.match(text, /^oidc_check_success\{idp="e",check="jwks"\} 1$/m, 'outcomes are still recorded');
   assert.doesNotMatch(text, /oidc_fetch_chain_seconds\{idp="e"\}/);

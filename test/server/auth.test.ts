@@ -45,7 +45,7 @@ describe('endpoint auth and TLS', () => {
   async function setup(text: string, reloadText?: () => string) {
     const config = await load(text);
     const harness = testApp(config, { loadConfig: async () => load(reloadText ? reloadText() : text) });
-    const server = createServer({ app: harness.app, registry: harness.registry, logger: harness.log.logger });
+    const server = createServer({ app: harness.app, logger: harness.log.logger });
     return { ...harness, server, config };
   }
 

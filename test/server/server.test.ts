@@ -37,7 +37,7 @@ describe('daemon HTTP endpoints', () => {
         return next;
       },
     });
-    const server = createServer({ app, registry, logger: log.logger });
+    const server = createServer({ app, logger: log.logger });
     return { app, registry, log, server };
   }
 
@@ -63,7 +63,7 @@ describe('daemon HTTP endpoints', () => {
       assert.match(metrics.body, new RegExp(`^oidc_tls_top_intermediate_info\\{idp="idpa",check="discovery",sha1="${pki.intermediateSha1}"\\} 1$`, 'm'));
       assert.match(metrics.body, /^oidc_check_cache_max_age_seconds\{idp="idpa",check="jwks"\} 3600$/m);
       assert.match(metrics.body, /^idp_canary_build_info\{version="0.0.0-test",nodejs="v\d+/m);
-      assert.equal(await sample(registry, 'idp_canary_config_last_reload_successful'), 1);
+      assert.equal(await sample(app.metrics, 'idp_canary_config_last_reload_successful'), 1);
 
       const status = (await server.inject({ url: '/api/v1/status' })).json();
       const byName = Object.fromEntries(status.idps.map((idp: { name: string }) => [idp.name, idp]));
@@ -91,7 +91,7 @@ describe('daemon HTTP endpoints', () => {
       const bad = await server.inject({ method: 'POST', url: '/-/reload' });
       assert.equal(bad.statusCode, 400);
       assert.deepEqual(bad.json().errors, ['idps[0].name: must match [a-z0-9_-]{1,63}', 'idps[0].issuer: is required']);
-      assert.equal(await sample(registry, 'idp_canary_config_last_reload_successful'), 0);
+      assert.equal(await sample(app.metrics, 'idp_canary_config_last_reload_successful'), 0);
       assert.deepEqual(app.status().idps.map((idp) => idp.name), ['idpa', 'idpb'], 'still probing the old set');
       assert.ok(log.lines.some((line) => line.msg === 'configuration reload failed; keeping the running configuration'));
 
@@ -99,7 +99,7 @@ describe('daemon HTTP endpoints', () => {
       next = await load(yaml([healthy]));
       const good = await server.inject({ method: 'POST', url: '/-/reload' });
       assert.equal(good.statusCode, 200);
-      assert.equal(await sample(registry, 'idp_canary_config_last_reload_successful'), 1);
+      assert.equal(await sample(app.metrics, 'idp_canary_config_last_reload_successful'), 1);
       assert.deepEqual(app.status().idps.map((idp) => idp.name), ['idpa']);
       const metrics = (await server.inject({ url: '/metrics' })).body;
       assert.doesNotMatch(metrics, /idp="idpb"/);
@@ -138,7 +138,7 @@ describe('daemon HTTP endpoints', () => {
     try {
       const result = await app.runNow('idpa');
       assert.equal(result?.discovery.reason, 'internal');
-      assert.equal(await sample(registry, 'oidc_check_failures_total', { idp: 'idpa', reason: 'internal' }), 1);
+      assert.equal(await sample(app.metrics, 'oidc_check_failures_total', { idp: 'idpa', reason: 'internal' }), 1);
       assert.ok(log.lines.some((line) => line.level === 50 && String(line.msg).includes('recorded as internal')));
       assert.equal((await app.runNow('idpa'))?.discovery.reason, 'internal', 'still running');
     } finally {
