@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
 import { forbiddenAddress } from './address-policy.js';
 import { classifyTransportError, type Stage } from './classify.js';
-import { readPeerChain } from './tls-chain.js';
+import { describePeerChain } from './tls-chain.js';
 import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings, TlsInfo } from './types.js';
 
 export interface HttpDeps {
@@ -144,6 +144,9 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
             return;
           }
           stage = 'tls';
+          // Node reads the peer chain to hand it to checkServerIdentity (when the chain
+          // verified); keeping it spares a second, equally dear, read.
+          let verifiedPeer: tls.DetailedPeerCertificate | undefined;
           const secure = tls.connect({
             socket: raw,
             servername: net.isIP(hostname) ? undefined : hostname,
@@ -151,14 +154,17 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
             // Verified below, so that the chain is recorded even when it is rejected.
             rejectUnauthorized: false,
             secureContext: contextFor(options.ca),
-            // The name is checked below against the certificate read once.
-            checkServerIdentity: () => undefined,
+            // The name is checked below, against the certificate Node passes here.
+            checkServerIdentity: (_host, peer) => {
+              verifiedPeer = peer as tls.DetailedPeerCertificate;
+              return undefined;
+            },
           });
           socket = secure;
           secure.once('error', (error) => reject(new StageError('tls', errorCode(error), errorText(error))));
           secure.once('secureConnect', () => {
             marks.secured = now();
-            const peer = readPeerChain(secure);
+            const peer = describePeerChain(verifiedPeer ?? secure.getPeerCertificate(true));
             tlsInfo = peer?.info;
             if (!secure.authorized) {
               const why = secure.authorizationError;

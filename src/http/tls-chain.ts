@@ -4,12 +4,15 @@
  * certificate served (IAM's "thumbprint of the top intermediate CA").
  *
  * It works from `getPeerCertificate(true)`, whose objects already carry the SHA-1
- * fingerprint and the validity dates, so no certificate is parsed again. (Node 20's
+ * fingerprint and the validity dates, so no certificate is parsed again. That call is
+ * the dearest part of a client handshake in Node (it converts the whole chain to
+ * objects, fingerprints included), and Node makes it itself to hand the result to
+ * `checkServerIdentity`: the HTTP layer keeps that object rather than asking twice. (Node 20's
  * `getPeerX509Certificate()` would be cheaper but leaks native memory on every call:
  * about 1.5 kB a connection, which a daemon making millions of connections cannot
  * afford.)
  */
-import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate } from 'node:tls';
 import type { ServedCertificate, TlsInfo } from './types.js';
 
 /** Formats a subject or issuer object as `CN=..., O=...`. */
@@ -41,8 +44,7 @@ export interface PeerChain {
  * stops at a self-signed certificate (a root is never needed on the wire, and IAM's
  * thumbprint is of the top intermediate).
  */
-export function readPeerChain(socket: TLSSocket): PeerChain | undefined {
-  const leaf: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+export function describePeerChain(leaf: DetailedPeerCertificate | undefined): PeerChain | undefined {
   if (!leaf || !leaf.fingerprint) return undefined;
   const chain: ServedCertificate[] = [];
   const seen = new Set<string>();
