@@ -65,7 +65,7 @@ function fail(message: string): never {
 }
 
 function seconds(text: string, what: string): number {
-  const parsed = parseDuration(text);
+  const parsed = text === '0' ? 0 : parseDuration(text);
   if (parsed === null) fail(`${what}: not a duration: ${text}`);
   return parsed / 1000;
 }
