@@ -19,7 +19,7 @@ export function classifyTransportError(code: string | undefined, stage: Stage, t
   if (code !== undefined && DNS_CODES.has(code)) return 'dns';
   if (code === 'ECONNREFUSED') return 'connect_refused';
   if (code === 'ETIMEDOUT' && stage === 'connect') return 'connect_timeout';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
+  if (code === 'ETIMEDOUT') return 'timeout';
   if (stage === 'tls') return 'tls';
   if (code !== undefined && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT'))) return 'tls';
   return 'network';

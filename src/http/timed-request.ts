@@ -1,6 +1,9 @@
 /**
- * The timed HTTP layer: one request on a cold connection (fresh undici Client, no
- * keep-alive, no TLS session reuse), because STS connects cold too. It measures each
+ * The timed HTTP layer: one request on a cold connection (no keep-alive, no TLS
+ * session reuse), because STS connects cold too. It opens the TCP and TLS connection
+ * itself (to time each step and keep the served chain), then speaks HTTP/1.1 over it
+ * with Node's own client and its native parser: the cheapest client per request that
+ * Node has, which matters when the probe's own CPU time inflates the latencies it reads. It measures each
  * phase on a monotonic clock, enforces a hard deadline and a body size cap, and keeps
  * the TLS chain the server served. It never throws for a failing target: every
  * failure comes back as a classified FetchFailure.
@@ -9,7 +12,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { Client } from 'undici';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { forbiddenAddress } from './address-policy.js';
 import { classifyTransportError, type Stage } from './classify.js';
 import { describePeerChain } from './tls-chain.js';
@@ -55,6 +58,55 @@ function errorText(error: unknown): string {
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
+/** Response headers beyond this are refused (Node's default; a hostile server cannot make us buffer more). */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+/** Sends one request on a connected socket; resolves when the response headers are in. */
+function exchange(socket: net.Socket, target: URL, options: FetchOptions, userAgent: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({
+      createConnection: () => socket,
+      method: options.method ?? 'GET',
+      path: `${target.pathname}${target.search}`,
+      setHost: false,
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headers: {
+        host: target.host,
+        'user-agent': userAgent,
+        accept: 'application/json, */*;q=0.5',
+        'accept-encoding': 'identity',
+        connection: 'close',
+        ...options.headers,
+      },
+    });
+    request.once('error', (error) => reject(new StageError('response', errorCode(error), errorText(error))));
+    request.once('response', resolve);
+    request.end(options.body);
+  });
+}
+
+/** Reads a response body, refusing more than `maxBytes`; never decompresses. */
+function readBody(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new StageError('response', 'BODY_TOO_LARGE', `body exceeds the ${maxBytes}-byte cap`));
+        response.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.once('end', () => resolve(Buffer.concat(chunks, size)));
+    response.once('error', (error) => reject(new StageError('response', errorCode(error), errorText(error))));
+    response.once('close', () => {
+      if (!response.complete) reject(new StageError('response', 'ECONNRESET', 'the connection closed before the response was complete'));
+    });
+  });
+}
+
 /** Creates the HTTP layer used by every probe. */
 export function createHttp(deps: HttpDeps = {}): HttpFetch {
   const now = deps.now ?? (() => performance.now());
@@ -82,7 +134,6 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
     let tlsInfo: TlsInfo | undefined;
     let remoteAddress: string | undefined;
     let status: number | undefined;
-    let client: Client | undefined;
     let socket: net.Socket | undefined;
 
     const controller = new AbortController();
@@ -183,61 +234,27 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
       });
       const ready = await Promise.race([connected, aborted]);
 
-      client = new Client(target.origin, {
-        // undici must get the socket asynchronously: a synchronous callback from inside
-        // its connect step leaves the request queued forever.
-        connect: (_opts, callback) => queueMicrotask(() => callback(null, ready)),
-        pipelining: 1,
-      });
-      const response = await Promise.race([
-        client.request({
-          path: `${target.pathname}${target.search}`,
-          method: options.method ?? 'GET',
-          headers: {
-            'user-agent': userAgent,
-            accept: 'application/json, */*;q=0.5',
-            'accept-encoding': 'identity',
-            ...options.headers,
-          },
-          ...(options.body === undefined ? {} : { body: options.body }),
-          reset: true,
-          signal: controller.signal,
-        }),
-        aborted,
-      ]);
+      const response = await Promise.race([exchange(ready, target, options, userAgent), aborted]);
       marks.headers = now();
-      status = response.statusCode;
+      const responseStatus = response.statusCode ?? 0;
+      status = responseStatus;
 
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(response.headers)) {
-        if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       }
       const declared = Number(headers['content-length']);
       if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
-        response.body.destroy();
         marks.end = now();
         throw new StageError('response', 'BODY_TOO_LARGE', `Content-Length ${declared} exceeds the ${options.maxBodyBytes}-byte cap`);
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const reading = (async () => {
-        for await (const chunk of response.body) {
-          const buffer = chunk as Buffer;
-          size += buffer.length;
-          if (size > options.maxBodyBytes) {
-            response.body.destroy();
-            throw new StageError('response', 'BODY_TOO_LARGE', `body exceeds the ${options.maxBodyBytes}-byte cap`);
-          }
-          chunks.push(buffer);
-        }
-      })();
-      await Promise.race([reading, aborted]);
+      const body = await Promise.race([readBody(response, options.maxBodyBytes), aborted]);
       marks.end = now();
       const timed = timings();
       return {
         ok: true,
         url,
-        response: { status: response.statusCode, headers, body: Buffer.concat(chunks, size) },
+        response: { status: responseStatus, headers, body },
         timings: timed,
         durationSeconds: Object.values(timed).reduce((sum, value) => sum + value, 0),
         ...(tlsInfo === undefined ? {} : { tls: tlsInfo }),
@@ -272,7 +289,6 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onOuterAbort);
       socket?.destroy();
-      client?.destroy().catch(() => undefined);
     }
   };
 }

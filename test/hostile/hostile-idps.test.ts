@@ -209,7 +209,7 @@ describe('hostile IdPs through the real probe', () => {
     });
     const result = await probe(server.origin);
     assertClassified(result);
-    // undici caps response headers (16 KiB by default) and fails with UND_ERR_HEADERS_OVERFLOW.
+    // Node's HTTP parser caps response headers (16 KiB here) and fails with HPE_HEADER_OVERFLOW.
     assert.equal(result.discovery.reason, 'network');
     assert.match(result.discovery.detail, /header/i);
     assert.ok(result.discovery.detail.length < 400);
