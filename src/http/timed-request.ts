@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { forbiddenAddress } from './address-policy.js';
 import { classifyTransportError, type Stage } from './classify.js';
-import { describePeerChain } from './tls-chain.js';
+import { createChainCache, describePeerChain } from './tls-chain.js';
 import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings, TlsInfo } from './types.js';
 
 export interface HttpDeps {
@@ -25,7 +25,15 @@ export interface HttpDeps {
   now?: () => number;
   /** Sent as User-Agent. */
   userAgent?: string;
+  /**
+   * How long a served chain's description is reused while the server keeps serving the
+   * same leaf (default 5 minutes; 0 reads every chain afresh).
+   */
+  chainRefreshMs?: number;
 }
+
+/** A served chain with an unchanged leaf is read again after this long. */
+export const CHAIN_REFRESH_MS = 5 * 60_000;
 
 class StageError extends Error {
   constructor(
@@ -127,6 +135,8 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
     return context;
   };
 
+  const chains = createChainCache({ refreshMs: deps.chainRefreshMs ?? CHAIN_REFRESH_MS, now });
+
   return async function timedFetch(url: string, options: FetchOptions): Promise<FetchOutcome> {
     const start = now();
     const marks = { resolved: start, connected: start, secured: start, headers: start, end: start };
@@ -195,9 +205,6 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
             return;
           }
           stage = 'tls';
-          // Node reads the peer chain to hand it to checkServerIdentity (when the chain
-          // verified); keeping it spares a second, equally dear, read.
-          let verifiedPeer: tls.DetailedPeerCertificate | undefined;
           const secure = tls.connect({
             socket: raw,
             servername: net.isIP(hostname) ? undefined : hostname,
@@ -205,23 +212,29 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
             // Verified below, so that the chain is recorded even when it is rejected.
             rejectUnauthorized: false,
             secureContext: contextFor(options.ca),
-            // The name is checked below, against the certificate Node passes here.
-            checkServerIdentity: (_host, peer) => {
-              verifiedPeer = peer as tls.DetailedPeerCertificate;
-              return undefined;
-            },
+            // The name is checked below, against the leaf.
+            checkServerIdentity: () => undefined,
           });
+          // When OpenSSL verified the chain, Node reads the whole peer chain (the dearest
+          // call of a connection) only to hand it to checkServerIdentity, and skips that
+          // for a resumed session. No session is ever offered here, so nothing resumes;
+          // the name is checked below against the leaf, and the chain read through the
+          // cache. Saying "resumed" spares Node's read; OpenSSL's verdict (authorized,
+          // authorizationError) is untouched.
+          secure.isSessionReused = () => true;
           socket = secure;
           secure.once('error', (error) => reject(new StageError('tls', errorCode(error), errorText(error))));
           secure.once('secureConnect', () => {
             marks.secured = now();
-            const peer = describePeerChain(verifiedPeer ?? secure.getPeerCertificate(true));
-            tlsInfo = peer?.info;
             if (!secure.authorized) {
+              // Rejected: describe the chain as served, for the report.
+              tlsInfo = describePeerChain(secure.getPeerCertificate(true))?.info;
               const why = secure.authorizationError;
               reject(new StageError('tls', errorCode(why) ?? String(why), `certificate not trusted: ${String(why)}`));
               return;
             }
+            const peer = chains.describe(secure, `${address}:${port}`);
+            tlsInfo = peer?.info;
             const identityError = peer ? tls.checkServerIdentity(hostname, peer.leaf) : new Error('no peer certificate');
             if (identityError) {
               reject(new StageError('tls', errorCode(identityError) ?? 'ERR_TLS_CERT_ALTNAME_INVALID', errorText(identityError)));

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+import { createChainCache } from '../../src/http/tls-chain.js';
+
+/** A certificate object as getPeerCertificate returns it, with only the fields the chain reader uses. */
+function cert(cn: string, issuer: string, sha1: string, validTo: string): DetailedPeerCertificate {
+  return {
+    subject: { CN: cn },
+    issuer: { CN: issuer },
+    valid_to: validTo,
+    fingerprint: sha1.match(/../g)!.join(':').toUpperCase(),
+    fingerprint256: `${sha1}-256`,
+  } as unknown as DetailedPeerCertificate;
+}
+
+/** A socket whose handshake served `leaf` (issued by `intermediate`); counts full chain reads. */
+function servedSocket(leafSha1: string, intermediateSha1: string) {
+  const root = cert('root', 'root', 'ff'.repeat(20), 'Jan  1 00:00:00 2040 GMT');
+  const intermediate = { ...cert('intermediate', 'root', intermediateSha1, 'Jan  1 00:00:00 2035 GMT'), issuerCertificate: root };
+  const leaf = { ...cert('idp.example', 'intermediate', leafSha1, 'Jan  1 00:00:00 2030 GMT'), issuerCertificate: intermediate };
+  const socket = {
+    fullReads: 0,
+    getPeerCertificate(detailed?: boolean): PeerCertificate {
+      if (detailed) socket.fullReads++;
+      const { issuerCertificate: _chain, ...abbreviated } = leaf;
+      return detailed ? leaf : abbreviated;
+    },
+  };
+  return socket;
+}
+
+test('a chain served again with the same leaf is described from the cache until refreshMs', () => {
+  let now = 0;
+  const cache = createChainCache({ refreshMs: 1000, now: () => now });
+  const first = servedSocket('aa'.repeat(20), 'bb'.repeat(20));
+  const info = cache.describe(first as unknown as TLSSocket, '192.0.2.1:443')?.info;
+  assert.equal(first.fullReads, 1);
+  assert.equal(info?.topIntermediateSha1, 'bb'.repeat(20));
+  assert.equal(info?.earliestNotAfter, Date.UTC(2030, 0, 1) / 1000);
+  assert.deepEqual(info?.chain.map((c) => c.subject), ['CN=idp.example', 'CN=intermediate'], 'the root is not part of the served chain');
+
+  now = 999;
+  const again = servedSocket('aa'.repeat(20), 'bb'.repeat(20));
+  assert.deepEqual(cache.describe(again as unknown as TLSSocket, '192.0.2.1:443')?.info, info);
+  assert.equal(again.fullReads, 0, 'same endpoint, same leaf, fresh: no full read');
+
+  const elsewhere = servedSocket('aa'.repeat(20), 'bb'.repeat(20));
+  cache.describe(elsewhere as unknown as TLSSocket, '192.0.2.2:443');
+  assert.equal(elsewhere.fullReads, 1, 'another endpoint is read on its own');
+
+  now = 1000;
+  const stale = servedSocket('aa'.repeat(20), 'cc'.repeat(20));
+  assert.equal(cache.describe(stale as unknown as TLSSocket, '192.0.2.1:443')?.info.topIntermediateSha1, 'cc'.repeat(20), 'a new intermediate behind the same leaf shows after refreshMs');
+  assert.equal(stale.fullReads, 1);
+});
+
+test('a new leaf is read at once', () => {
+  const cache = createChainCache({ refreshMs: 60_000, now: () => 0 });
+  cache.describe(servedSocket('aa'.repeat(20), 'bb'.repeat(20)) as unknown as TLSSocket, 'h:443');
+  const renewed = servedSocket('dd'.repeat(20), 'ee'.repeat(20));
+  assert.equal(cache.describe(renewed as unknown as TLSSocket, 'h:443')?.info.topIntermediateSha1, 'ee'.repeat(20));
+  assert.equal(renewed.fullReads, 1);
+});
+
+test('refreshMs 0 reads every chain, and a full cache starts over rather than grow', () => {
+  const uncached = createChainCache({ refreshMs: 0, now: () => 0 });
+  const socket = servedSocket('aa'.repeat(20), 'bb'.repeat(20));
+  uncached.describe(socket as unknown as TLSSocket, 'h:443');
+  uncached.describe(socket as unknown as TLSSocket, 'h:443');
+  assert.equal(socket.fullReads, 2);
+
+  const small = createChainCache({ refreshMs: 60_000, now: () => 0, maxEntries: 2 });
+  for (const host of ['a', 'b', 'c']) small.describe(servedSocket('aa'.repeat(20), 'bb'.repeat(20)) as unknown as TLSSocket, host);
+  const first = servedSocket('aa'.repeat(20), 'bb'.repeat(20));
+  small.describe(first as unknown as TLSSocket, 'a');
+  assert.equal(first.fullReads, 1, 'a was dropped when the cache filled');
+});
