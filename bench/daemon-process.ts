@@ -2,10 +2,10 @@
  * The daemon under test, one job per process (started by bench/run.ts over IPC), so
  * that its CPU time, RSS and event-loop lag are its own. It is wired the way
  * `src/cli/run.ts` wires the real daemon (registry with default metrics, logger, the
- * real HTTP layer, the event-loop lag monitor when the source has one, the fastify
- * server for /metrics), with two additions that only observe: the HTTP layer is wrapped
- * to keep each request's phases (no bodies), and the status API is read between rounds
- * of runs to learn the daemon's own verdict on every run.
+ * probe thread with its HTTP layer and event-loop lag monitor, the fastify server for
+ * /metrics), with two additions that only observe: the probe thread traces each
+ * request's phases (no bodies), and the status API is read between rounds of runs to
+ * learn the daemon's own verdict on every run.
  *
  * Jobs: scale (ScaleJob → ScaleRaw), saturation (SaturationJob → SaturationRaw).
  */
@@ -16,20 +16,17 @@ import { Registry } from 'prom-client';
 import { createApp } from '../src/app.js';
 import { parseConfig, type Config } from '../src/config/load.js';
 import { createHttp } from '../src/http/timed-request.js';
-import type { FetchOutcome, HttpFetch } from '../src/http/types.js';
 import { createLogger } from '../src/logger.js';
 import { maxJitterMs } from '../src/schedule/spread.js';
-import { createLoopLagMonitor } from '../src/schedule/loop-lag.js';
-import { probeIdp } from '../src/probes/idp-probe.js';
+import { LAG_THRESHOLD_SECONDS } from '../src/schedule/loop-lag.js';
+import { startProbeThread, type ProbeThread, type TracedRequest } from '../src/probes/probe-thread.js';
 import type { IdpProbeResult } from '../src/probes/types.js';
 import { createServer } from '../src/server/server.js';
 import { VERSION } from '../src/version.js';
 import { parseExposition } from '../test/fixtures/exposition.js';
 import { serve } from './lib/ipc.js';
 import { roundSettleMs, type IdpSpec } from './scenario.js';
-import type { ClientRequest, ClientRun, DaemonVerdict, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw } from './types.js';
-
-const wallNow = () => performance.timeOrigin + performance.now();
+import type { ClientRun, DaemonVerdict, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw } from './types.js';
 
 /**
  * monitorEventLoopDelay samples with a timer every LOOP_SAMPLE_MS and records the whole
@@ -76,38 +73,31 @@ async function buildConfig(specs: IdpSpec[], origin: string, schedule: string, c
   });
 }
 
-function localPortOf(outcome: FetchOutcome): number | null {
-  const port = (outcome as { localPort?: unknown }).localPort;
-  return typeof port === 'number' ? port : null;
-}
-
-/** Wraps the HTTP layer to keep every request's phases, grouped into runs per IdP. */
-function recordingHttp(inner: HttpFetch, origin: string, runs: Map<string, ClientRun[]>): HttpFetch {
+/** Groups the requests the probe thread traced into runs per IdP (one trace, one run). */
+function recordTraces(origin: string, runs: Map<string, ClientRun[]>): (requests: TracedRequest[]) => void {
   const prefix = `${origin}/`;
-  return async (url, options) => {
-    const startWallMs = wallNow();
-    const rest = url.startsWith(prefix) ? url.slice(prefix.length) : null;
-    const idp = rest === null ? null : rest.slice(0, rest.indexOf('/'));
-    const endpoint: ClientRequest['endpoint'] = url.endsWith('/jwks') ? 'jwks' : 'discovery';
-    let run: ClientRun | undefined;
-    if (idp !== null) {
-      let list = runs.get(idp);
-      if (!list) runs.set(idp, (list = []));
-      if (endpoint === 'discovery') list.push((run = { idp, startWallMs, requests: [], verdict: null }));
-      else run = list[list.length - 1];
-    }
-    const outcome = await inner(url, options);
-    run?.requests.push({
-      endpoint,
-      ok: outcome.ok,
-      reason: outcome.ok ? null : outcome.reason,
-      status: outcome.ok ? outcome.response.status : (outcome.status ?? null),
-      timings: { ...outcome.timings },
-      durationSeconds: outcome.durationSeconds,
-      startWallMs,
-      localPort: localPortOf(outcome),
+  return (requests) => {
+    const first = requests[0];
+    if (!first || !first.url.startsWith(prefix)) return;
+    const rest = first.url.slice(prefix.length);
+    const idp = rest.slice(0, rest.indexOf('/'));
+    let list = runs.get(idp);
+    if (!list) runs.set(idp, (list = []));
+    list.push({
+      idp,
+      startWallMs: first.startWallMs,
+      verdict: null,
+      requests: requests.map((request) => ({
+        endpoint: request.url.endsWith('/jwks') ? 'jwks' : 'discovery',
+        ok: request.ok,
+        reason: request.reason,
+        status: request.status,
+        timings: { ...request.timings },
+        durationSeconds: request.durationSeconds,
+        startWallMs: request.startWallMs,
+        localPort: null,
+      })),
     });
-    return outcome;
   };
 }
 
@@ -129,9 +119,10 @@ async function counterSum(metrics: { render(): Promise<string> }, name: string):
     .reduce((sum, { value }) => sum + value, 0);
 }
 
-/** The daemon's wiring, as src/cli/run.ts does it. */
-async function wire(config: Config, http: HttpFetch) {
-  const loop = createLoopLagMonitor();
+/** The daemon's wiring, as src/cli/run.ts does it (plus the trace, when `onTrace` is given). */
+async function wire(config: Config, onTrace?: (requests: TracedRequest[]) => void) {
+  const userAgent = `idp-canary/${VERSION}`;
+  const probes = startProbeThread({ userAgent, ...(onTrace === undefined ? {} : { onTrace }) });
   const registry = new Registry();
   let logLines = 0;
   const sink = new Writable({
@@ -141,14 +132,22 @@ async function wire(config: Config, http: HttpFetch) {
     },
   });
   const logger = createLogger('info', sink);
-  const app = createApp(config, { registry, logger, http, now: Date.now, loadConfig: async () => config, version: VERSION, loop });
+  const app = createApp(config, {
+    registry,
+    logger,
+    http: createHttp({ userAgent }),
+    probeIdp: (input, signal) => probes.probeIdp(input, signal),
+    now: Date.now,
+    loadConfig: async () => config,
+    version: VERSION,
+  });
   const server = createServer({ app, logger });
   await server.ready();
-  return { app, server, loop, logLines: () => logLines };
+  return { app, server, probes, logLines: () => logLines };
 }
 
-/** Probes the warm-up IdPs a few times, four at a time, with the daemon's own code. */
-async function warmUp(http: HttpFetch, issuers: readonly string[]): Promise<void> {
+/** Probes the warm-up IdPs a few times, four at a time, on the daemon's probe thread. */
+async function warmUp(probes: ProbeThread, issuers: readonly string[]): Promise<void> {
   const targets = issuers.map((issuer, index) => ({
     name: `warmup-${index}`,
     issuer,
@@ -164,22 +163,21 @@ async function warmUp(http: HttpFetch, issuers: readonly string[]): Promise<void
   }));
   for (let pass = 0; pass < 3; pass++) {
     for (let start = 0; start < targets.length; start += 4) {
-      await Promise.all(targets.slice(start, start + 4).map((target) => probeIdp({ target, previousKeyIds: null }, { http, now: Date.now })));
+      await Promise.all(targets.slice(start, start + 4).map((target) => probes.probeIdp({ target, previousKeyIds: null })));
     }
   }
 }
 
 async function runScale(job: ScaleJob): Promise<ScaleRaw> {
   const periodMs = job.periodSeconds * 1000;
-  const inner = createHttp({ userAgent: `idp-canary/${VERSION}` });
-  await warmUp(inner, job.warmupIssuers);
   // Enough time to parse the config and create one cron task per IdP before the first tick.
   const leadMs = 3000 + job.specs.length * 2.5;
   const firstTickMs = Math.ceil((Date.now() + leadMs) / 1000) * 1000;
   const schedule = cronFor(firstTickMs, job.periodSeconds);
   const config = await buildConfig(job.specs, job.origin, schedule, job.caFile);
   const runs = new Map<string, ClientRun[]>();
-  const daemon = await wire(config, recordingHttp(inner, job.origin, runs));
+  const daemon = await wire(config, recordTraces(job.origin, runs));
+  await warmUp(daemon.probes, job.warmupIssuers);
 
   const started = performance.now();
   daemon.app.start();
@@ -308,12 +306,12 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
     overruns: await counterSum(daemon.app.metrics, 'idp_canary_probe_overruns_total'),
     suspectRunsMetric: await counterSum(daemon.app.metrics, 'idp_canary_timing_suspect_runs_total'),
     lagMonitor: true,
-    lagThresholdSeconds: daemon.loop.thresholdSeconds,
+    lagThresholdSeconds: LAG_THRESHOLD_SECONDS,
     logLines: daemon.logLines(),
     unmatchedVerdicts,
     chainMismatches,
   };
-  daemon.loop.stop();
+  await daemon.probes.stop();
   await daemon.server.close();
   return result;
 }
@@ -321,7 +319,7 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
 async function runSaturation(job: SaturationJob): Promise<SaturationRaw> {
   // A schedule that does not fire during the job: runs are started by runNow only.
   const config = await buildConfig(job.specs, job.origin, '0 0 0 1 1 *', job.caFile);
-  const daemon = await wire(config, createHttp({ userAgent: `idp-canary/${VERSION}` }));
+  const daemon = await wire(config);
   daemon.app.start();
   const names = job.specs.map((spec) => spec.name);
   if (names.length % job.concurrency !== 0) throw new Error('the IdP count must be a multiple of the concurrency');
@@ -357,7 +355,7 @@ async function runSaturation(job: SaturationJob): Promise<SaturationRaw> {
   clearInterval(sampler);
   loopDelay.disable();
   await daemon.app.stop(5000);
-  daemon.loop.stop();
+  await daemon.probes.stop();
   await daemon.server.close();
   return {
     runs,

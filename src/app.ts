@@ -11,7 +11,7 @@ import type { HttpFetch } from './http/types.js';
 import { PHASES } from './http/types.js';
 import { applyResult, newIdpState, type IdpState } from './idp-state.js';
 import { createMetrics } from './metrics/metrics.js';
-import { probeIdp } from './probes/idp-probe.js';
+import { probeIdp, type IdpProbeInput } from './probes/idp-probe.js';
 import type { IdpProbeResult } from './probes/types.js';
 import type { LoopLagMonitor } from './schedule/loop-lag.js';
 import { createScheduler } from './schedule/scheduler.js';
@@ -37,6 +37,11 @@ export interface AppDeps {
   sts?: Pick<StsProbeDeps, 'sleep' | 'backoff' | 'readFile'>;
   /** Collect prom-client's process metrics (off in most tests). */
   defaultMetrics?: boolean;
+  /**
+   * Runs one IdP probe elsewhere (the daemon: on the probe thread). Default: on this
+   * thread, with `http` and `loop`.
+   */
+  probeIdp?: (input: IdpProbeInput, signal: AbortSignal) => Promise<IdpProbeResult>;
 }
 
 /** The result of a run that threw: our bug, recorded as `internal`, never a crash. */
@@ -119,10 +124,10 @@ export function createApp(initial: Config, deps: AppDeps) {
     const runStarted = deps.now();
     let result: IdpProbeResult;
     try {
-      result = await probeIdp(
-        { target: state.target, previousKeyIds: state.keyIds },
-        { http: deps.http, now: deps.now, signal, ...(deps.loop === undefined ? {} : { loop: deps.loop }) },
-      );
+      const input = { target: state.target, previousKeyIds: state.keyIds };
+      result = deps.probeIdp
+        ? await deps.probeIdp(input, signal)
+        : await probeIdp(input, { http: deps.http, now: deps.now, signal, ...(deps.loop === undefined ? {} : { loop: deps.loop }) });
     } catch (error) {
       logger.error({ idp: state.target.name, err: error }, 'probe raised an exception (a bug); recorded as internal');
       result = internalFailure(state.target, runStarted, error);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './ipc.js';
 
 /** Source files loaded dynamically (not followed by tsc from the entry point). */
-const DYNAMIC = ['src/schedule/loop-lag.ts'];
+const DYNAMIC = ['src/probes/probe-worker.ts'];
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(

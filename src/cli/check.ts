@@ -8,7 +8,6 @@
  * The flags are validated by the configuration schema itself (they are turned into a
  * one-IdP configuration), so `check` accepts exactly what a config file would.
  */
-import { readFile as fsReadFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig, type IdpTarget } from '../config/load.js';
 import { createHttp } from '../http/timed-request.js';

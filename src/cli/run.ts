@@ -8,7 +8,7 @@ import { createApp } from '../app.js';
 import { loadConfig, type Config, type ServerConfig } from '../config/load.js';
 import { selectShard, type Shard } from '../config/shard.js';
 import { createHttp } from '../http/timed-request.js';
-import { createLoopLagMonitor } from '../schedule/loop-lag.js';
+import { startProbeThread } from '../probes/probe-thread.js';
 import { createServer } from '../server/server.js';
 import { VERSION } from '../version.js';
 
@@ -48,13 +48,16 @@ function warnIfRestartNeeded(running: ServerConfig, next: ServerConfig, logger: 
 
 export async function startDaemon(config: Config, options: RunOptions) {
   const registry = new Registry();
-  const loop = createLoopLagMonitor();
+  const userAgent = `idp-canary/${VERSION}`;
+  // IdP probes run on a thread of their own, with their own event-loop lag monitor, so
+  // that this thread's work cannot inflate their readings.
+  const probes = startProbeThread({ userAgent });
   const app = createApp(config, {
-    loop,
+    probeIdp: (input, signal) => probes.probeIdp(input, signal),
     ...(options.env === undefined ? {} : { env: options.env }),
     registry,
     logger: options.logger,
-    http: createHttp({ userAgent: `idp-canary/${VERSION}` }),
+    http: createHttp({ userAgent }),
     now: Date.now,
     loadConfig: async () => {
       const next = selectShard(
@@ -77,8 +80,8 @@ export async function startDaemon(config: Config, options: RunOptions) {
     /** Stops probing, then the server. */
     async stop(graceMs = 3000): Promise<void> {
       await app.stop(graceMs);
+      await probes.stop();
       await server.close();
-      loop.stop();
     },
   };
 }

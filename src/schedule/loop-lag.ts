@@ -36,6 +36,9 @@ export interface LoopLagOptions {
   now?: () => number;
 }
 
+/** A single delay above this makes a run's timings suspect, unless told otherwise. */
+export const LAG_THRESHOLD_SECONDS = 0.005;
+
 /** Lateness every timer shows on an idle machine; not a sign of a blocked loop. */
 const JITTER_ALLOWANCE_MS = 1;
 
@@ -60,7 +63,7 @@ export function createLoopLagMonitor(options: LoopLagOptions = {}): LoopLagMonit
   timer.unref();
 
   return {
-    thresholdSeconds: options.thresholdSeconds ?? 0.005,
+    thresholdSeconds: options.thresholdSeconds ?? LAG_THRESHOLD_SECONDS,
     watch() {
       const state = { maxMs: 0, totalMs: 0 };
       active.add(state);
