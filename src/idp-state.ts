@@ -4,19 +4,10 @@
  * currently ok (so logs record state changes, not every run).
  */
 import type { IdpTarget } from './config/load.js';
-import { Ring } from './history.js';
 import type { IdpProbeResult } from './probes/types.js';
-import type { FailureReason } from './probes/reasons.js';
+import { RunHistory, type RunSummary } from './run-history.js';
 
-/** One past run, summarised for the status API and the page. */
-export interface RunSummary {
-  startedAt: number;
-  ok: boolean;
-  chainSeconds: number | null;
-  discoverySeconds: number;
-  jwksSeconds: number | null;
-  reason: FailureReason | null;
-}
+export type { RunSummary } from './run-history.js';
 
 export type Health = 'pending' | 'ok' | 'failing';
 
@@ -24,7 +15,7 @@ export interface IdpState {
   target: IdpTarget;
   health: Health;
   last: IdpProbeResult | null;
-  history: Ring<RunSummary>;
+  history: RunHistory;
   keyIds: string[] | null;
   /** Wall-clock ms of the last key-set change seen, null when none seen. */
   lastKeyChange: number | null;
@@ -39,7 +30,7 @@ export function newIdpState(target: IdpTarget): IdpState {
     target,
     health: 'pending',
     last: null,
-    history: new Ring(target.historySize),
+    history: new RunHistory(target.historySize),
     keyIds: null,
     lastKeyChange: null,
     jwksBody: null,

@@ -17,7 +17,7 @@ test('a gauge renders its header and one line per series, escaping label values 
   );
 });
 
-test('a rendered group is rebuilt after any of its series changes, and only then', () => {
+test('each render shows the values as they are then', () => {
   const gauge = new Family({ name: 'g', help: 'h', type: 'gauge', labelNames: ['idp'] });
   gauge.set({ idp: 'a' }, 1);
   gauge.set({ idp: 'b' }, 2);
