@@ -138,7 +138,13 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
   const chains = createChainCache({ refreshMs: deps.chainRefreshMs ?? CHAIN_REFRESH_MS, now });
 
   return async function timedFetch(url: string, options: FetchOptions): Promise<FetchOutcome> {
-    const start = now();
+    const readings: number[] = [];
+    const read = () => {
+      const at = now();
+      readings.push(at);
+      return at;
+    };
+    const start = read();
     const marks = { resolved: start, connected: start, secured: start, headers: start, end: start };
     let stage: Stage = 'resolve';
     let tlsInfo: TlsInfo | undefined;
@@ -186,7 +192,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
             throw error instanceof StageError ? error : new StageError('resolve', errorCode(error), errorText(error));
           });
       // An IP literal needs no resolution: its resolve phase is zero.
-      marks.resolved = net.isIP(hostname) ? start : now();
+      marks.resolved = net.isIP(hostname) ? start : read();
       remoteAddress = address;
       const forbidden = options.allowLinkLocal ? null : forbiddenAddress(address);
       if (forbidden !== null) throw new StageError('resolve', 'BLOCKED_ADDRESS', `${hostname} resolves to ${address}, a ${forbidden}: not contacted (allowLinkLocal is off)`);
@@ -197,7 +203,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
         socket = raw;
         raw.once('error', (error) => reject(new StageError(stage, errorCode(error), errorText(error))));
         raw.once('connect', () => {
-          marks.connected = now();
+          marks.connected = read();
           if (!https) {
             stage = 'response';
             marks.secured = marks.connected;
@@ -225,7 +231,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
           socket = secure;
           secure.once('error', (error) => reject(new StageError('tls', errorCode(error), errorText(error))));
           secure.once('secureConnect', () => {
-            marks.secured = now();
+            marks.secured = read();
             if (!secure.authorized) {
               // Rejected: describe the chain as served, for the report.
               tlsInfo = describePeerChain(secure.getPeerCertificate(true))?.info;
@@ -248,7 +254,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
       const ready = await Promise.race([connected, aborted]);
 
       const response = await Promise.race([exchange(ready, target, options, userAgent), aborted]);
-      marks.headers = now();
+      marks.headers = read();
       const responseStatus = response.statusCode ?? 0;
       status = responseStatus;
 
@@ -258,11 +264,11 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
       }
       const declared = Number(headers['content-length']);
       if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
-        marks.end = now();
+        marks.end = read();
         throw new StageError('response', 'BODY_TOO_LARGE', `Content-Length ${declared} exceeds the ${options.maxBodyBytes}-byte cap`);
       }
       const body = await Promise.race([readBody(response, options.maxBodyBytes), aborted]);
-      marks.end = now();
+      marks.end = read();
       const timed = timings();
       return {
         ok: true,
@@ -270,11 +276,12 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
         response: { status: responseStatus, headers, body },
         timings: timed,
         durationSeconds: Object.values(timed).reduce((sum, value) => sum + value, 0),
+        readings,
         ...(tlsInfo === undefined ? {} : { tls: tlsInfo }),
         remoteAddress,
       };
     } catch (error) {
-      if (marks.end <= marks.headers) marks.end = now();
+      if (marks.end <= marks.headers) marks.end = read();
       if (stage === 'resolve') marks.resolved = marks.end;
       else if (stage === 'connect') marks.connected = marks.end;
       else if (stage === 'tls' && !tlsInfo) marks.secured = marks.end;
@@ -295,6 +302,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
         detail: error instanceof Error ? error.message : String(error),
         timings: timed,
         durationSeconds: Object.values(timed).reduce((sum, value) => sum + value, 0),
+        readings,
         ...(tlsInfo === undefined ? {} : { tls: tlsInfo }),
         ...(status === undefined ? {} : { status }),
       };

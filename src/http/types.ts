@@ -45,6 +45,11 @@ export interface FetchSuccess {
   timings: PhaseTimings;
   /** Sum of the phases, seconds. */
   durationSeconds: number;
+  /**
+   * When the clock was read for the timings (monotonic ms, the layer's `now`), so that a
+   * lag monitor can tell whether a reading waited for a busy event loop.
+   */
+  readings?: number[];
   tls?: TlsInfo;
   /** The remote address actually connected to. */
   remoteAddress?: string;
@@ -59,6 +64,11 @@ export interface FetchFailure {
   detail: string;
   timings: PhaseTimings;
   durationSeconds: number;
+  /**
+   * When the clock was read for the timings (monotonic ms, the layer's `now`), so that a
+   * lag monitor can tell whether a reading waited for a busy event loop.
+   */
+  readings?: number[];
   tls?: TlsInfo;
   /** Status, when the failure came after the headers (body too large, body timeout). */
   status?: number;

@@ -87,8 +87,16 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   const { target } = input;
   const startedAt = deps.now();
   const watch = deps.loop?.watch();
+  // When the HTTP layer says when it read the clock, only lag at those moments counts.
+  const outcomes: FetchOutcome[] = [];
+  const fetch = async (url: string) => {
+    const outcome = await deps.http(url, request);
+    outcomes.push(outcome);
+    return outcome;
+  };
   const timing = () => {
-    const lag = watch?.end() ?? { maxSeconds: 0, totalSeconds: 0 };
+    const readings = outcomes.every((outcome) => outcome.readings !== undefined) ? outcomes.flatMap((outcome) => outcome.readings ?? []) : undefined;
+    const lag = watch?.end(readings) ?? { maxSeconds: 0, totalSeconds: 0 };
     return {
       maxLoopLagSeconds: lag.maxSeconds,
       totalLoopLagSeconds: lag.totalSeconds,
@@ -104,7 +112,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   };
   const budgetSeconds = target.budgetMs / 1000;
 
-  const fetchedDiscovery = fromFetch('discovery', await deps.http(target.discoveryUrl, request), deps.now());
+  const fetchedDiscovery = fromFetch('discovery', await fetch(target.discoveryUrl), deps.now());
   let discovery = fetchedDiscovery.result;
   let issuerMatch: boolean | null = null;
   let jwksUri: string | null = null;
@@ -138,7 +146,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     };
   }
 
-  const fetchedJwks = fromFetch('jwks', await deps.http(jwksUri, request), deps.now());
+  const fetchedJwks = fromFetch('jwks', await fetch(jwksUri), deps.now());
   let jwks = fetchedJwks.result;
   let keys: IdpProbeResult['keys'] = null;
   let keyIds: string[] | null = null;

@@ -2,8 +2,15 @@
  * Knows when the daemon's own clock readings cannot be trusted. Latencies are read in
  * JavaScript callbacks, so a callback that runs late (the event loop was busy) makes
  * a response look slower than it was. A timer ticking every `intervalMs` measures how
- * late it fires; a watch started with a probe keeps the worst lateness seen until the
- * probe ends, so each run knows the bound on its own timing error.
+ * late it fires; a watch started with a probe keeps the lateness seen until the probe
+ * ends, so each run knows the bound on its own timing error.
+ *
+ * A late tick at time `to` means the loop was busy from some time after the previous
+ * tick (`from`) until `to`: a clock reading taken in that span may have waited for the
+ * loop, one taken outside it did not. So a watch that is told when its readings were
+ * taken counts only the blocks that spanned one of them: a probe that spends seconds
+ * waiting for a slow IdP is not made suspect by a collection that ran, and ended,
+ * while nothing was due.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -19,8 +26,12 @@ export interface LagReading {
 }
 
 export interface LagWatch {
-  /** Stops watching. */
-  end(): LagReading;
+  /**
+   * Stops watching. With `readings` (the monotonic times, in the monitor's clock, at
+   * which the probe read its clock), only the blocks that spanned a reading count;
+   * without, every block while the watch was open does.
+   */
+  end(readings?: readonly number[]): LagReading;
 }
 
 export interface LoopLagMonitor {
@@ -42,46 +53,67 @@ export const LAG_THRESHOLD_SECONDS = 0.005;
 /** Lateness every timer shows on an idle machine; not a sign of a blocked loop. */
 const JITTER_ALLOWANCE_MS = 1;
 
+/** A span in which the loop was busy: a tick due after `from` fired at `to`, `lateMs` late. */
+interface Block {
+  from: number;
+  to: number;
+  lateMs: number;
+}
+
 export function createLoopLagMonitor(options: LoopLagOptions = {}): LoopLagMonitor {
   const intervalMs = options.intervalMs ?? 10;
   const now = options.now ?? (() => performance.now());
-  const active = new Set<{ maxMs: number; totalMs: number }>();
+  const open = new Set<{ startedAt: number }>();
+  /** Blocks since the oldest open watch started (none kept while no watch is open). */
+  let blocks: Block[] = [];
   let expected = now() + intervalMs;
   let lastTick = now();
 
   const timer = setInterval(() => {
     const at = now();
     const late = Math.max(0, at - expected);
+    if (late > JITTER_ALLOWANCE_MS && open.size > 0) blocks.push({ from: lastTick, to: at, lateMs: late });
     lastTick = at;
     expected = at + intervalMs;
-    const excess = Math.max(0, late - JITTER_ALLOWANCE_MS);
-    for (const watch of active) {
-      if (late > watch.maxMs) watch.maxMs = late;
-      watch.totalMs += excess;
-    }
   }, intervalMs);
   timer.unref();
+
+  function prune(): void {
+    if (open.size === 0) {
+      blocks = [];
+      return;
+    }
+    const oldest = Math.min(...[...open].map((watch) => watch.startedAt));
+    const first = blocks.findIndex((block) => block.to >= oldest);
+    blocks = first < 0 ? [] : blocks.slice(first);
+  }
 
   return {
     thresholdSeconds: options.thresholdSeconds ?? LAG_THRESHOLD_SECONDS,
     watch() {
-      const state = { maxMs: 0, totalMs: 0 };
-      active.add(state);
+      const state = { startedAt: now() };
+      open.add(state);
       return {
-        end() {
-          active.delete(state);
-          // A block still going on when the probe ends has not been seen by a tick yet.
-          const pending = Math.max(0, now() - lastTick - intervalMs);
+        end(readings) {
+          const endedAt = now();
+          // A block still going on (this very callback may be in it) has not been seen by a tick yet.
+          const pendingMs = Math.max(0, endedAt - lastTick - intervalMs);
+          const seen = blocks.filter((block) => block.to >= state.startedAt);
+          if (pendingMs > JITTER_ALLOWANCE_MS) seen.push({ from: lastTick, to: endedAt, lateMs: pendingMs });
+          open.delete(state);
+          prune();
+          const counted = readings === undefined ? seen : seen.filter((block) => readings.some((at) => at >= block.from && at <= block.to));
           return {
-            maxSeconds: Math.max(state.maxMs, pending) / 1000,
-            totalSeconds: (state.totalMs + Math.max(0, pending - JITTER_ALLOWANCE_MS)) / 1000,
+            maxSeconds: Math.max(0, ...counted.map((block) => block.lateMs)) / 1000,
+            totalSeconds: counted.reduce((sum, block) => sum + block.lateMs - JITTER_ALLOWANCE_MS, 0) / 1000,
           };
         },
       };
     },
     stop() {
       clearInterval(timer);
-      active.clear();
+      open.clear();
+      blocks = [];
     },
   };
 }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import assert from 'node:assert/strict';
 import { createLoopLagMonitor } from '../../src/schedule/loop-lag.js';
 
@@ -53,6 +54,44 @@ test('separate blocks add up in the total', async () => {
     const lag = watch.end();
     assert.ok(lag.maxSeconds < 0.06, `max ${lag.maxSeconds}`);
     assert.ok(lag.totalSeconds >= 0.07, `total ${lag.totalSeconds}`);
+  } finally {
+    monitor.stop();
+  }
+});
+
+test('told when the clock was read, a watch counts only the blocks that spanned a reading', async () => {
+  const monitor = createLoopLagMonitor({ intervalMs: 5 });
+  try {
+    const watch = monitor.watch();
+    const before = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    blockFor(60); // a collection while nothing was due
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const after = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const lag = watch.end([before, after]);
+    assert.ok(lag.maxSeconds < 0.03, `readings clear of the block: max ${lag.maxSeconds}`);
+
+    const hit = monitor.watch();
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    blockFor(60);
+    const during = performance.now(); // read while the loop was still blocked
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const hitLag = hit.end([during]);
+    assert.ok(hitLag.maxSeconds >= 0.05, `a reading inside the block: max ${hitLag.maxSeconds}`);
+    assert.ok(hitLag.totalSeconds >= 0.05);
+  } finally {
+    monitor.stop();
+  }
+});
+
+test('a block still going on when the watch ends counts for the readings in it', () => {
+  const monitor = createLoopLagMonitor({ intervalMs: 5 });
+  try {
+    const watch = monitor.watch();
+    blockFor(60);
+    const lag = watch.end([performance.now()]);
+    assert.ok(lag.maxSeconds >= 0.05, `max ${lag.maxSeconds}`);
   } finally {
     monitor.stop();
   }
