@@ -5,8 +5,9 @@
  * late it fires; a watch started with a probe keeps the lateness seen until the probe
  * ends, so each run knows the bound on its own timing error.
  *
- * A late tick at time `to` means the loop was busy from some time after the previous
- * tick (`from`) until `to`: a clock reading taken in that span may have waited for the
+ * A late tick means the loop was busy from some time after the previous tick (`from`)
+ * until it fired, and the I/O that waited meanwhile is handled right after it, before
+ * the next tick (`to`): a clock reading taken in that span may have waited for the
  * loop, one taken outside it did not. So a watch that is told when its readings were
  * taken counts only the blocks that spanned one of them: a probe that spends seconds
  * waiting for a slow IdP is not made suspect by a collection that ran, and ended,
@@ -66,13 +67,22 @@ export function createLoopLagMonitor(options: LoopLagOptions = {}): LoopLagMonit
   const open = new Set<{ startedAt: number }>();
   /** Blocks since the oldest open watch started (none kept while no watch is open). */
   let blocks: Block[] = [];
+  /** The block the last tick found, whose span the next tick closes. */
+  let justSeen: Block | null = null;
   let expected = now() + intervalMs;
   let lastTick = now();
 
   const timer = setInterval(() => {
     const at = now();
     const late = Math.max(0, at - expected);
-    if (late > JITTER_ALLOWANCE_MS && open.size > 0) blocks.push({ from: lastTick, to: at, lateMs: late });
+    // The I/O that waited out a block is handled after the late tick, in the same turn of
+    // the loop: the block reaches until this next tick.
+    if (justSeen) justSeen.to = at;
+    justSeen = null;
+    if (late > JITTER_ALLOWANCE_MS && open.size > 0) {
+      justSeen = { from: lastTick, to: at, lateMs: late };
+      blocks.push(justSeen);
+    }
     lastTick = at;
     expected = at + intervalMs;
   }, intervalMs);
@@ -114,6 +124,7 @@ export function createLoopLagMonitor(options: LoopLagOptions = {}): LoopLagMonit
       clearInterval(timer);
       open.clear();
       blocks = [];
+      justSeen = null;
     },
   };
 }
