@@ -237,6 +237,8 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
     }
   }
   const windowEndMs = Date.now();
+  // Memory counts while the daemon works (scrapes included), not during the render and
+  // inject timings taken below, which are the bench's own.
   clearInterval(sampler);
   clearInterval(scraper);
   sampleMemory();
@@ -262,7 +264,6 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
     await daemon.server.inject({ method: 'GET', url: '/metrics' });
     injectMs.push(performance.now() - start);
   }
-  sampleMemory();
 
   let unmatchedVerdicts = 0;
   let chainMismatches = 0;
