@@ -132,11 +132,15 @@ export class Family {
 
   /** The family in the text exposition format, ending in a newline. */
   render(): string {
-    const lines = [this.header];
+    return [...this.pieces()].join('');
+  }
+
+  /** The family's text in pieces (the header, then a series' line or lines at a time). */
+  *pieces(): Generator<string> {
+    yield this.header;
     for (const group of this.groups.values()) {
-      for (const series of group) this.renderSeries(series, lines);
+      for (const series of group) yield this.renderSeries(series);
     }
-    return lines.join('');
   }
 
   private labelText(labels: Labels): string {
@@ -164,12 +168,9 @@ export class Family {
     return series;
   }
 
-  private renderSeries(series: Series, lines: string[]): void {
+  private renderSeries(series: Series): string {
     const labelSet = series.labelText === '' ? '' : `{${series.labelText}}`;
-    if (this.type !== 'histogram') {
-      lines.push(`${this.name}${labelSet} ${formatValue(series.value)}\n`);
-      return;
-    }
+    if (this.type !== 'histogram') return `${this.name}${labelSet} ${formatValue(series.value)}\n`;
     if (series.text === null) {
       const bucket = `${this.name}_bucket{${series.labelText === '' ? '' : `${series.labelText},`}le="`;
       const own: string[] = [];
@@ -180,6 +181,6 @@ export class Family {
       // Joined, so that the kept text is one flat string, not a rope of its pieces.
       series.text = own.join('');
     }
-    lines.push(series.text);
+    return series.text;
   }
 }

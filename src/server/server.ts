@@ -7,6 +7,7 @@
  * configuration, so a reload that changes `server.auth` applies at once. With
  * `server.tls` it serves HTTPS; the certificate is the one loaded at start.
  */
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { App } from '../app.js';
@@ -45,8 +46,7 @@ export function createServer({ app }: ServerDeps): FastifyInstance {
   });
 
   server.get('/metrics', async (_request, reply) => {
-    const body = await app.metrics.render();
-    return reply.type(app.metrics.contentType).send(body);
+    return reply.type(app.metrics.contentType).send(Readable.from(app.metrics.chunks(), { objectMode: false }));
   });
 
   server.get('/-/healthy', async (_request, reply) => reply.type('text/plain').send('OK\n'));
