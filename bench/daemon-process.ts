@@ -25,6 +25,7 @@ import { createServer } from '../src/server/server.js';
 import { VERSION } from '../src/version.js';
 import { parseExposition } from '../test/fixtures/exposition.js';
 import { serve } from './lib/ipc.js';
+import { startScraper } from './lib/scraper.js';
 import { roundSettleMs, type IdpSpec } from './scenario.js';
 import type { ClientRun, DaemonVerdict, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw } from './types.js';
 
@@ -197,13 +198,9 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
     heapUsedMaxBytes = Math.max(heapUsedMaxBytes, memory.heapUsed);
   };
   const sampler = setInterval(sampleMemory, 1000);
-  const scrapes: ScaleRaw['scrapes'] = [];
-  const scraper = setInterval(() => {
-    const start = performance.now();
-    void daemon.server.inject({ method: 'GET', url: '/metrics' }).then((response) => {
-      scrapes.push({ ms: performance.now() - start, bytes: response.rawPayload.length });
-    });
-  }, job.scrapeEverySeconds * 1000);
+  await daemon.server.listen({ host: '127.0.0.1', port: 0 });
+  const address = daemon.server.addresses().find((entry) => typeof entry !== 'string');
+  const scraper = startScraper(`http://127.0.0.1:${address?.port ?? 0}/metrics`, job.scrapeEverySeconds * 1000);
 
   // A round's last run starts by tick + P/2 + jitter and takes at most ~5.2 s here.
   const settleMs = roundSettleMs(periodMs, maxJitterMs(periodMs));
@@ -240,7 +237,7 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
   // Memory counts while the daemon works (scrapes included), not during the render and
   // inject timings taken below, which are the bench's own.
   clearInterval(sampler);
-  clearInterval(scraper);
+  const scrapes = await scraper.stop();
   sampleMemory();
   const cpu = process.cpuUsage(cpuStart);
   const elu = performance.eventLoopUtilization(eluStart);

@@ -9,7 +9,7 @@ import type { IdpTarget } from '../config/load.js';
 import { parseDiscovery } from '../oidc/discovery.js';
 import { diffKeySets, parseJwks } from '../oidc/jwks.js';
 import type { FailureReason } from './reasons.js';
-import type { CheckName, CheckResult, IdpProbeResult, ProbeDeps, TimingQuality } from './types.js';
+import type { CheckName, CheckResult, IdpProbeResult, ProbeDeps } from './types.js';
 
 export interface IdpProbeInput {
   target: IdpTarget;
@@ -69,17 +69,6 @@ export function budgetVerdict(measuredSeconds: number, budgetSeconds: number, la
   if (measuredSeconds <= budgetSeconds) return false;
   if (measuredSeconds - lagSeconds > budgetSeconds) return true;
   return null;
-}
-
-/**
- * Clock readings a chain depends on: per request, the connect, TLS, headers and body
- * callbacks, and the end (two requests). Each can run late by at most the longest block.
- */
-const CHAIN_CALLBACKS = 10;
-
-/** How much the event loop can have inflated a chain: the total lag, or fewer late callbacks. */
-export function inflationBound(timing: Pick<TimingQuality, 'maxLoopLagSeconds' | 'totalLoopLagSeconds'>): number {
-  return Math.min(timing.totalLoopLagSeconds, CHAIN_CALLBACKS * timing.maxLoopLagSeconds);
 }
 
 /** Probes one IdP. Never throws for a failing IdP: failures are data. */
@@ -173,7 +162,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     chain: {
       seconds: chainSeconds,
       budgetSeconds,
-      overBudget: budgetVerdict(chainSeconds, budgetSeconds, inflationBound(quality)),
+      overBudget: budgetVerdict(chainSeconds, budgetSeconds, quality.totalLoopLagSeconds),
     },
     keys,
     keyIds,

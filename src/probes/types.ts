@@ -37,16 +37,16 @@ export interface FetchChain {
   budgetSeconds: number;
   /**
    * null when `seconds` is null, or when the event loop lagged enough that the true chain
-   * may lie on either side of the budget (see `timing` and `inflationBound`).
+   * may lie on either side of the budget (see `timing.totalLoopLagSeconds`).
    */
   overBudget: boolean | null;
 }
 
 /** How far this run's own clock readings can be trusted. */
 export interface TimingQuality {
-  /** Largest single event-loop delay seen while the run was in flight. */
+  /** Largest single event-loop delay that held one of the run's clock readings. */
   maxLoopLagSeconds: number;
-  /** Event-loop delays while the run was in flight, added up: an upper bound on how much its latencies were inflated. */
+  /** The busy spans that held one of its clock readings, added up whole: an upper bound on how much its latencies were inflated. */
   totalLoopLagSeconds: number;
   /** true when a single delay exceeded the monitor's threshold (5 ms): the latencies are not reported as fact. */
   suspect: boolean;

@@ -20,8 +20,8 @@ export interface LagReading {
   /** The largest single delay. */
   maxSeconds: number;
   /**
-   * The delays added up (each less a 1 ms allowance for ordinary timer jitter): a bound
-   * on how much a run's readings, taken at several moments, can have been inflated.
+   * A bound on how much the run's readings can have been inflated: the busy spans that
+   * held a reading, added up whole (a reading in one may have waited since its start).
    */
   totalSeconds: number;
 }
@@ -115,7 +115,7 @@ export function createLoopLagMonitor(options: LoopLagOptions = {}): LoopLagMonit
           const counted = readings === undefined ? seen : seen.filter((block) => readings.some((at) => at >= block.from && at <= block.to));
           return {
             maxSeconds: Math.max(0, ...counted.map((block) => block.lateMs)) / 1000,
-            totalSeconds: counted.reduce((sum, block) => sum + block.lateMs - JITTER_ALLOWANCE_MS, 0) / 1000,
+            totalSeconds: counted.reduce((sum, block) => sum + (block.to - block.from), 0) / 1000,
           };
         },
       };
