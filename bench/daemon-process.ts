@@ -4,8 +4,8 @@
  * `src/cli/run.ts` wires the real daemon (registry with default metrics, logger, the
  * probe thread with its HTTP layer and event-loop lag monitor, the fastify server for
  * /metrics), with two additions that only observe: the probe thread traces each
- * request's phases (no bodies), and the status API is read between rounds of runs to
- * learn the daemon's own verdict on every run.
+ * request's phases (no bodies), and each result is looked at as the app receives it,
+ * for the daemon's own verdict on every run.
  *
  * Jobs: scale (ScaleJob → ScaleRaw), saturation (SaturationJob → SaturationRaw).
  */
@@ -26,7 +26,7 @@ import { VERSION } from '../src/version.js';
 import { parseExposition } from '../test/fixtures/exposition.js';
 import { serve } from './lib/ipc.js';
 import { startScraper } from './lib/scraper.js';
-import { roundSettleMs, type IdpSpec } from './scenario.js';
+import type { IdpSpec } from './scenario.js';
 import type { ClientRun, DaemonVerdict, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw } from './types.js';
 
 /**
@@ -103,8 +103,7 @@ function recordTraces(origin: string, runs: Map<string, ClientRun[]>): (requests
 }
 
 /** The verdict fields of a result from the status API. */
-function verdictOf(result: IdpProbeResult | Omit<IdpProbeResult, 'jwksBody'> | null): DaemonVerdict | null {
-  if (result === null) return null;
+function verdictOf(result: IdpProbeResult): DaemonVerdict {
   return {
     startedAt: result.startedAt,
     chainSeconds: result.chain.seconds,
@@ -120,10 +119,16 @@ async function counterSum(metrics: { render(): Promise<string> }, name: string):
     .reduce((sum, { value }) => sum + value, 0);
 }
 
-/** The daemon's wiring, as src/cli/run.ts does it (plus the trace, when `onTrace` is given). */
-async function wire(config: Config, onTrace?: (requests: TracedRequest[]) => void) {
+/** What the bench observes of the daemon: each probe's requests, and each result as the app receives it. */
+interface Observers {
+  onTrace: (requests: TracedRequest[]) => void;
+  onResult: (result: IdpProbeResult) => void;
+}
+
+/** The daemon's wiring, as src/cli/run.ts does it (plus the observers, when given). */
+async function wire(config: Config, observers?: Observers) {
   const userAgent = `idp-canary/${VERSION}`;
-  const probes = startProbeThread({ userAgent, ...(onTrace === undefined ? {} : { onTrace }) });
+  const probes = startProbeThread({ userAgent, ...(observers === undefined ? {} : { onTrace: observers.onTrace }) });
   const registry = new Registry();
   let logLines = 0;
   const sink = new Writable({
@@ -137,7 +142,11 @@ async function wire(config: Config, onTrace?: (requests: TracedRequest[]) => voi
     registry,
     logger,
     http: createHttp({ userAgent }),
-    probeIdp: (input, signal) => probes.probeIdp(input, signal),
+    probeIdp: async (input, signal) => {
+      const result = await probes.probeIdp(input, signal);
+      observers?.onResult(result);
+      return result;
+    },
     now: Date.now,
     loadConfig: async () => config,
     version: VERSION,
@@ -177,8 +186,17 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
   const schedule = cronFor(firstTickMs, job.periodSeconds);
   const config = await buildConfig(job.specs, job.origin, schedule, job.caFile);
   const runs = new Map<string, ClientRun[]>();
-  const daemon = await wire(config, recordTraces(job.origin, runs));
+  // The daemon's own verdict on every run, as the app receives the result.
+  const verdicts = new Map<string, DaemonVerdict[]>();
+  const onResult = (result: IdpProbeResult) => {
+    const verdict = verdictOf(result);
+    let list = verdicts.get(result.idp);
+    if (!list) verdicts.set(result.idp, (list = []));
+    list.push(verdict);
+  };
+  const daemon = await wire(config, { onTrace: recordTraces(job.origin, runs), onResult });
   await warmUp(daemon.probes, job.warmupIssuers);
+  runs.clear(); // the warm-up is not measured
 
   const started = performance.now();
   daemon.app.start();
@@ -202,37 +220,9 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
   const address = daemon.server.addresses().find((entry) => typeof entry !== 'string');
   const scraper = startScraper(`http://127.0.0.1:${address?.port ?? 0}/metrics`, job.scrapeEverySeconds * 1000);
 
-  // A round's last run starts by tick + P/2 + jitter and takes at most ~5.2 s here.
-  const settleMs = roundSettleMs(periodMs, maxJitterMs(periodMs));
-  const verdicts = new Map<string, DaemonVerdict[]>();
-  let snapshotCpuMs = 0;
-  /** Reads every IdP's last result; returns how many started runs still have no verdict. */
-  const snapshot = (): number => {
-    const cpuBefore = process.cpuUsage();
-    for (const idp of daemon.app.status().idps) {
-      const verdict = verdictOf(idp.last);
-      if (!verdict) continue;
-      let list = verdicts.get(idp.name);
-      if (!list) verdicts.set(idp.name, (list = []));
-      if (!list.some((seen) => seen.startedAt === verdict.startedAt)) list.push(verdict);
-    }
-    let pending = 0;
-    for (const [idp, list] of runs) {
-      const seen = verdicts.get(idp) ?? [];
-      for (const run of list) if (!seen.some((verdict) => Math.abs(verdict.startedAt - run.startWallMs) < 500)) pending++;
-    }
-    const spent = process.cpuUsage(cpuBefore);
-    snapshotCpuMs += (spent.user + spent.system) / 1000;
-    return pending;
-  };
-  for (let round = 0; round < job.periods; round++) {
-    await sleepUntilWall(firstTickMs + round * periodMs + settleMs);
-    // Runs still going (a saturated daemon) get a second look just before the next tick.
-    if (snapshot() > 0) {
-      await sleepUntilWall(firstTickMs + (round + 1) * periodMs - 1500);
-      snapshot();
-    }
-  }
+  // The rounds measured, then no new runs; the window ends when the last ones have.
+  await sleepUntilWall(firstTickMs + job.periods * periodMs - 100);
+  await daemon.app.stop(15_000);
   const windowEndMs = Date.now();
   // Memory counts while the daemon works (scrapes included), not during the render and
   // inject timings taken below, which are the bench's own.
@@ -242,8 +232,6 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
   const cpu = process.cpuUsage(cpuStart);
   const elu = performance.eventLoopUtilization(eluStart);
   loopDelay.disable();
-
-  await daemon.app.stop(15_000);
 
   const renderMs: number[] = [];
   let renderBytes = 0;
@@ -286,8 +274,7 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
     firstTickMs,
     windowEndMs,
     appStartMs,
-    cpuMs: (cpu.user + cpu.system) / 1000 - snapshotCpuMs,
-    snapshotCpuMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     eventLoopUtilization: elu.utilization,
     eventLoopDelay: {
       p50Ms: lagMs(loopDelay.percentile(50)),

@@ -473,11 +473,11 @@ function notes(result: BenchResult): string[] {
   }
   for (const scale of result.scales) {
     if (!scale.lagMonitor) list.push(`${scale.label}: this source has no event-loop lag monitor; no run could be flagged.`);
-    if (scale.unmatchedVerdicts > 0) list.push(`${scale.label}: ${scale.unmatchedVerdicts} runs had no verdict in the status API (still running at a snapshot?); judged by chain > 5 s.`);
+    if (scale.unmatchedVerdicts > 0) list.push(`${scale.label}: ${scale.unmatchedVerdicts} traced runs had no result matched to them; judged by chain > 5 s.`);
     if (scale.chainMismatches > 0) list.push(`${scale.label}: ${scale.chainMismatches} runs where the daemon's chain differs from the sum of its requests.`);
     if (scale.accuracy.unmatchedRequests > 0) list.push(`${scale.label}: ${scale.accuracy.unmatchedRequests} requests not matched with a server record.`);
     if (scale.suspectRunsMetric !== null && scale.accuracy.flaggedRuns !== null && scale.suspectRunsMetric !== scale.accuracy.flaggedRuns) {
-      list.push(`${scale.label}: idp_canary_timing_suspect_runs_total is ${scale.suspectRunsMetric}, the status API flagged ${scale.accuracy.flaggedRuns} runs.`);
+      list.push(`${scale.label}: idp_canary_timing_suspect_runs_total is ${scale.suspectRunsMetric}, the results flagged ${scale.accuracy.flaggedRuns} runs.`);
     }
   }
   return list;

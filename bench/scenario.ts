@@ -68,9 +68,9 @@ export function zeroScenario(count: number, prefix = 'sat'): IdpSpec[] {
 
 /**
  * From a cron tick to the moment every run it started has ended: the scheduler starts a
- * run within half the period plus jitter (src/schedule/spread.ts), and no chain here
+ * run anywhere in the period plus jitter (src/schedule/spread.ts), and no chain here
  * takes more than ~5.2 s; 2.5 s more of slack for a loaded machine.
  */
 export function roundSettleMs(periodMs: number, maxJitterMs: number): number {
-  return periodMs / 2 + maxJitterMs + 5200 + 2500;
+  return periodMs + maxJitterMs + 5200 + 2500;
 }

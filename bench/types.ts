@@ -83,8 +83,6 @@ export interface ScaleRaw {
   windowEndMs: number;
   appStartMs: number;
   cpuMs: number;
-  /** CPU spent taking status snapshots inside the window (subtracted from cpuMs). */
-  snapshotCpuMs: number;
   eventLoopUtilization: number;
   eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
   rssMaxBytes: number;
