@@ -3,10 +3,11 @@
  * session reuse), because STS connects cold too. It opens the TCP and TLS connection
  * itself (to time each step and keep the served chain), then speaks HTTP/1.1 over it
  * with Node's own client and its native parser: the cheapest client per request that
- * Node has, which matters when the probe's own CPU time inflates the latencies it reads. It measures each
- * phase on a monotonic clock, enforces a hard deadline and a body size cap, and keeps
- * the TLS chain the server served. It never throws for a failing target: every
- * failure comes back as a classified FetchFailure.
+ * Node has, which matters when the probe's own CPU time inflates the latencies it
+ * reads. It measures each phase on a monotonic clock (and reports when it read it),
+ * enforces a hard deadline and a body size cap, and keeps the TLS chain the server
+ * served. It never throws for a failing target: every failure comes back as a
+ * classified FetchFailure.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import net from 'node:net';

@@ -78,7 +78,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   const watch = deps.loop?.watch();
   // When the HTTP layer says when it read the clock, only lag at those moments counts.
   const outcomes: FetchOutcome[] = [];
-  const fetch = async (url: string) => {
+  const fetchRecorded = async (url: string) => {
     const outcome = await deps.http(url, request);
     outcomes.push(outcome);
     return outcome;
@@ -101,7 +101,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   };
   const budgetSeconds = target.budgetMs / 1000;
 
-  const fetchedDiscovery = fromFetch('discovery', await fetch(target.discoveryUrl), deps.now());
+  const fetchedDiscovery = fromFetch('discovery', await fetchRecorded(target.discoveryUrl), deps.now());
   let discovery = fetchedDiscovery.result;
   let issuerMatch: boolean | null = null;
   let jwksUri: string | null = null;
@@ -135,7 +135,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     };
   }
 
-  const fetchedJwks = fromFetch('jwks', await fetch(jwksUri), deps.now());
+  const fetchedJwks = fromFetch('jwks', await fetchRecorded(jwksUri), deps.now());
   let jwks = fetchedJwks.result;
   let keys: IdpProbeResult['keys'] = null;
   let keyIds: string[] | null = null;
