@@ -326,7 +326,7 @@ export function evaluateIdpRules(input: IdpRuleInput, ctx: RuleContext): Observa
     const chain = result.chain.seconds;
     const budget = result.chain.budgetSeconds;
     const lag = result.timing.suspect ? result.timing.totalLoopLagSeconds : 0;
-    const doubt = lag > 0 ? ` (timing suspect: the event loop lagged ${formatSeconds(lag)} in all)` : '';
+    const doubt = lag > 0 ? ` (timing suspect: its readings may have waited up to ${formatSeconds(lag)} for a busy event loop)` : '';
     const head = `fetch chain ${formatSeconds(chain)}, budget ${formatSeconds(budget)}: ${chainBreakdown(result)}${doubt}`;
     // The probe's verdict already allows for event-loop lag; null means the lag could flip it.
     if (result.chain.overBudget !== null) {

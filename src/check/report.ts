@@ -173,7 +173,7 @@ function chainLine(result: IdpProbeResult, ratio: number, confirm: ConfirmOption
   const detail = `discovery ${seconds(result.discovery.durationSeconds)} + jwks ${seconds(result.jwks?.durationSeconds ?? 0)}, on cold connections as STS makes them`;
   if (chain.overBudget === null) {
     const lag = seconds(result.timing.totalLoopLagSeconds);
-    return line('chain.budget', 'Fetch chain vs budget', 'warn', value, `${detail}; the event loop lagged ${lag} in all, so the verdict is open`, remedy('timing_suspect'), command);
+    return line('chain.budget', 'Fetch chain vs budget', 'warn', value, `${detail}; its readings may have waited up to ${lag} for a busy event loop, so the verdict is open`, remedy('timing_suspect'), command);
   }
   if (chain.overBudget) return line('chain.budget', 'Fetch chain vs budget', 'fail', value, detail, remedy('over_budget'), command);
   if (chain.seconds > budget * ratio) {
