@@ -454,14 +454,7 @@ export interface StsRunFacts {
 }
 
 /** The parts of a StsProbeResult the rules read (kept structural so the rules stay decoupled). */
-export interface StsResultLike {
-  idp: string;
-  probe: string;
-  region: string;
-  endpoint: string;
-  ok: boolean;
-  firstAttemptOk: boolean;
-  attemptsUsed: number;
+export interface StsResultLike extends Pick<StsRunFacts, 'idp' | 'probe' | 'region' | 'endpoint' | 'ok' | 'firstAttemptOk' | 'attemptsUsed'> {
   code: string | null;
   attempts: readonly { ok: boolean; code: string | null; message: string }[];
   token: { kid: string | null; kidInJwks: boolean | null; detail: string };
