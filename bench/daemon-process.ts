@@ -13,13 +13,13 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
-import { createApp } from '../src/app.js';
+import { createApp, type App } from '../src/app.js';
 import { parseConfig, type Config } from '../src/config/load.js';
 import { createHttp } from '../src/http/timed-request.js';
 import { createLogger } from '../src/logger.js';
 import { maxJitterMs } from '../src/schedule/spread.js';
 import { LAG_THRESHOLD_SECONDS } from '../src/schedule/loop-lag.js';
-import { startProbeThread, type ProbeThread, type TracedRequest } from '../src/probes/probe-thread.js';
+import { startProbeThread, type TracedRequest } from '../src/probes/probe-thread.js';
 import type { IdpProbeResult } from '../src/probes/types.js';
 import { createServer } from '../src/server/server.js';
 import { VERSION } from '../src/version.js';
@@ -53,15 +53,22 @@ function cronFor(firstTickMs: number, periodSeconds: number): string {
   return `${seconds.join(',')} * * * * *`;
 }
 
-async function buildConfig(specs: IdpSpec[], origin: string, schedule: string, caFile: string | null): Promise<Config> {
+/** A schedule that never fires while the bench runs: IdPs run only through `app.runNow`. */
+const NEVER = '0 0 0 1 1 *';
+
+/**
+ * The daemon's configuration: the IdPs measured, on `schedule`, and the warm-up IdPs
+ * (issuers), which never run on their own.
+ */
+async function buildConfig(specs: IdpSpec[], origin: string, schedule: string, caFile: string | null, warmupIssuers: readonly string[] = []): Promise<Config> {
+  const tls = caFile === null ? {} : { tls: { caFile } };
   const document = {
     server: { listen: '127.0.0.1:0' },
     defaults: { schedule, timeout: '10s', budget: '5s' },
-    idps: specs.map((spec) => ({
-      name: spec.name,
-      issuer: `${origin}/${spec.name}`,
-      ...(caFile === null ? {} : { tls: { caFile } }),
-    })),
+    idps: [
+      ...specs.map((spec) => ({ name: spec.name, issuer: `${origin}/${spec.name}`, ...tls })),
+      ...warmupIssuers.map((issuer, index) => ({ name: `warmup-${index}`, issuer, schedule: NEVER, ...tls })),
+    ],
   };
   const files = new Map<string, Promise<string>>();
   const { readFile } = await import('node:fs/promises');
@@ -125,8 +132,11 @@ interface Observers {
   onResult: (result: IdpProbeResult) => void;
 }
 
-/** The daemon's wiring, as src/cli/run.ts does it (plus the observers, when given). */
-async function wire(config: Config, observers?: Observers) {
+/**
+ * The daemon's wiring, as src/cli/run.ts does it (plus the observers, when given).
+ * A reload loads `next` (default: `config` again).
+ */
+async function wire(config: Config, observers?: Observers, next: Config = config) {
   const userAgent = `idp-canary/${VERSION}`;
   const probes = startProbeThread({ userAgent, ...(observers === undefined ? {} : { onTrace: observers.onTrace }) });
   const registry = new Registry();
@@ -148,7 +158,7 @@ async function wire(config: Config, observers?: Observers) {
       return result;
     },
     now: Date.now,
-    loadConfig: async () => config,
+    loadConfig: async () => next,
     version: VERSION,
   });
   const server = createServer({ app, logger });
@@ -156,35 +166,57 @@ async function wire(config: Config, observers?: Observers) {
   return { app, server, probes, logLines: () => logLines };
 }
 
-/** Probes the warm-up IdPs a few times, four at a time, on the daemon's probe thread. */
-async function warmUp(probes: ProbeThread, issuers: readonly string[]): Promise<void> {
-  const targets = issuers.map((issuer, index) => ({
-    name: `warmup-${index}`,
-    issuer,
-    discoveryUrl: `${issuer}/.well-known/openid-configuration`,
-    schedule: '0 0 0 1 1 *',
-    timeoutMs: 10_000,
-    budgetMs: 5000,
-    maxBodyBytes: 1_048_576,
-    historySize: 1,
-    allowLinkLocal: false,
-    thumbprints: [],
-    sts: [],
-  }));
-  for (let pass = 0; pass < 3; pass++) {
-    for (let start = 0; start < targets.length; start += 4) {
-      await Promise.all(targets.slice(start, start + 4).map((target) => probes.probeIdp({ target, previousKeyIds: null })));
+/**
+ * How long the daemon runs warm-up IdPs before the window. V8 compiles hot code with
+ * TurboFan on helper threads for the first thousands of runs; a daemon lives for days,
+ * so the window measures the steady state, not that one-off cost.
+ */
+const WARMUP_MS = 8000;
+/** Runs in flight during the warm-up and the saturation phase. */
+const WARMUP_CONCURRENCY = 8;
+
+/**
+ * Runs `names` back to back through `app.runNow`, `concurrency` at a time, for
+ * `seconds`; no two runs share an IdP. Returns the runs made and how many failed.
+ */
+async function runBackToBack(app: App, names: readonly string[], concurrency: number, seconds: number): Promise<{ runs: number; failed: number }> {
+  if (names.length % concurrency !== 0) throw new Error('the IdP count must be a multiple of the concurrency');
+  const stopAt = performance.now() + seconds * 1000;
+  let runs = 0;
+  let failed = 0;
+  // Worker w runs IdPs w, w + K, w + 2K...
+  const worker = async (offset: number) => {
+    for (let index = offset; performance.now() < stopAt; index += concurrency) {
+      const result = await app.runNow(names[index % names.length]!);
+      runs++;
+      if (!result?.ok) failed++;
     }
-  }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  return { runs, failed };
+}
+
+/**
+ * Warms the whole path a scheduled run takes (probe thread, results into state, metrics
+ * and alerts) and a scrape's, then reloads the configuration without the warm-up IdPs,
+ * which drops their state and series.
+ */
+async function warmUp(daemon: Awaited<ReturnType<typeof wire>>, warmups: number): Promise<void> {
+  const names = Array.from({ length: warmups }, (_, index) => `warmup-${index}`);
+  await runBackToBack(daemon.app, names, WARMUP_CONCURRENCY, WARMUP_MS / 1000);
+  await daemon.server.inject({ method: 'GET', url: '/metrics' });
+  const reloaded = await daemon.app.reload();
+  if (!reloaded.ok) throw new Error(`reload after the warm-up failed: ${reloaded.errors.join('; ')}`);
 }
 
 async function runScale(job: ScaleJob): Promise<ScaleRaw> {
   const periodMs = job.periodSeconds * 1000;
   // Enough time to parse the config and create one cron task per IdP before the first tick.
-  const leadMs = 3000 + job.specs.length * 2.5;
+  const leadMs = 3000 + job.specs.length * 2.5 + WARMUP_MS;
   const firstTickMs = Math.ceil((Date.now() + leadMs) / 1000) * 1000;
   const schedule = cronFor(firstTickMs, job.periodSeconds);
   const config = await buildConfig(job.specs, job.origin, schedule, job.caFile);
+  const warmConfig = await buildConfig(job.specs, job.origin, schedule, job.caFile, job.warmupIssuers);
   const runs = new Map<string, ClientRun[]>();
   // The daemon's own verdict on every run, as the app receives the result.
   const verdicts = new Map<string, DaemonVerdict[]>();
@@ -194,14 +226,16 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
     if (!list) verdicts.set(result.idp, (list = []));
     list.push(verdict);
   };
-  const daemon = await wire(config, { onTrace: recordTraces(job.origin, runs), onResult });
-  await warmUp(daemon.probes, job.warmupIssuers);
-  runs.clear(); // the warm-up is not measured
+  const daemon = await wire(warmConfig, { onTrace: recordTraces(job.origin, runs), onResult }, config);
 
   const started = performance.now();
   daemon.app.start();
   const appStartMs = performance.now() - started;
-  if (Date.now() > firstTickMs - 300) throw new Error(`the app took too long to start (${appStartMs.toFixed(0)} ms); the first tick was missed`);
+  await warmUp(daemon, job.warmupIssuers.length);
+  // The warm-up is not measured.
+  runs.clear();
+  verdicts.clear();
+  if (Date.now() > firstTickMs - 300) throw new Error(`start-up and warm-up took too long (app start ${appStartMs.toFixed(0)} ms); the first tick was missed`);
   await sleepUntilWall(firstTickMs - 200);
 
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
@@ -302,39 +336,19 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
 }
 
 async function runSaturation(job: SaturationJob): Promise<SaturationRaw> {
-  // A schedule that does not fire during the job: runs are started by runNow only.
-  const config = await buildConfig(job.specs, job.origin, '0 0 0 1 1 *', job.caFile);
+  // Runs are started by runNow only.
+  const config = await buildConfig(job.specs, job.origin, NEVER, job.caFile);
   const daemon = await wire(config);
   daemon.app.start();
   const names = job.specs.map((spec) => spec.name);
-  if (names.length % job.concurrency !== 0) throw new Error('the IdP count must be a multiple of the concurrency');
-
-  let runs = 0;
-  let failed = 0;
-  let stopAt = 0;
-  // Worker w runs IdPs w, w + K, w + 2K...: no two workers ever share an IdP.
-  const worker = async (offset: number) => {
-    for (let index = offset; performance.now() < stopAt; index += job.concurrency) {
-      const result = await daemon.app.runNow(names[index % names.length]!);
-      runs++;
-      if (!result?.ok) failed++;
-    }
-  };
-  const phase = async (seconds: number) => {
-    runs = 0;
-    failed = 0;
-    stopAt = performance.now() + seconds * 1000;
-    await Promise.all(Array.from({ length: job.concurrency }, (_, w) => worker(w)));
-  };
-
-  await phase(1.5); // warm-up: JIT, first TLS contexts
+  await runBackToBack(daemon.app, names, job.concurrency, WARMUP_MS / 1000);
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   loopDelay.enable();
   let rssMaxBytes = 0;
   const sampler = setInterval(() => (rssMaxBytes = Math.max(rssMaxBytes, process.memoryUsage().rss)), 500);
   const cpuStart = process.cpuUsage();
   const started = performance.now();
-  await phase(job.seconds);
+  const { runs, failed } = await runBackToBack(daemon.app, names, job.concurrency, job.seconds);
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   clearInterval(sampler);
