@@ -7,7 +7,8 @@
  * request's phases (no bodies), and each result is looked at as the app receives it,
  * for the daemon's own verdict on every run.
  *
- * Jobs: scale (ScaleJob → ScaleRaw), saturation (SaturationJob → SaturationRaw).
+ * Jobs: scale (ScaleJob → ScaleRaw), saturation (SaturationJob → SaturationRaw), floor
+ * (FloorJob → FloorRaw: Node's bare HTTPS client, bench/node-floor.ts).
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
@@ -26,8 +27,9 @@ import { VERSION } from '../src/version.js';
 import { parseExposition } from '../test/fixtures/exposition.js';
 import { serve } from './lib/ipc.js';
 import { startScraper } from './lib/scraper.js';
-import type { IdpSpec } from './scenario.js';
-import type { ClientRun, DaemonVerdict, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw } from './types.js';
+import { WARMUP_MS, type IdpSpec } from './scenario.js';
+import { runFloor } from './node-floor.js';
+import type { ClientRun, DaemonVerdict, FloorJob, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw } from './types.js';
 
 /**
  * monitorEventLoopDelay samples with a timer every LOOP_SAMPLE_MS and records the whole
@@ -166,12 +168,6 @@ async function wire(config: Config, observers?: Observers, next: Config = config
   return { app, server, probes, logLines: () => logLines };
 }
 
-/**
- * How long the daemon runs warm-up IdPs before the window. V8 compiles hot code with
- * TurboFan on helper threads for the first thousands of runs; a daemon lives for days,
- * so the window measures the steady state, not that one-off cost.
- */
-const WARMUP_MS = 8000;
 /** Runs in flight during the warm-up and the saturation phase. */
 const WARMUP_CONCURRENCY = 8;
 
@@ -369,4 +365,5 @@ async function runSaturation(job: SaturationJob): Promise<SaturationRaw> {
 serve({
   scale: (job: ScaleJob) => runScale(job),
   saturation: (job: SaturationJob) => runSaturation(job),
+  floor: (job: FloorJob) => runFloor(job),
 });

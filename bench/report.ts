@@ -76,6 +76,14 @@ export interface Comparison {
   chainErrorP99: { ours: number | null; theirs: number | null; ratio: number | null };
 }
 
+/** Node's bare HTTPS client over the same requests at the same rate (bench/node-floor.ts). */
+export interface FloorResult {
+  label: string;
+  requests: number;
+  failedRuns: number;
+  cpuMsPerRequest: number | null;
+}
+
 export interface Bound {
   name: string;
   value: string;
@@ -94,6 +102,7 @@ export interface BenchResult {
   saturation: SaturationResult[];
   blackbox: BlackboxResult | { skipped: string };
   comparison: Comparison | null;
+  floor: FloorResult | null;
   bounds: Bound[];
   notes: string[];
 }
@@ -216,6 +225,17 @@ export function renderMarkdown(result: BenchResult): string {
     );
   } else if ('skipped' in result.blackbox) {
     out.push(`blackbox_exporter: skipped (${result.blackbox.skipped}).`, '');
+  }
+  if (result.floor) {
+    const f = result.floor;
+    const ours = result.scales.find((s) => s.label === f.label)?.cpuMsPerRequest;
+    out.push(
+      `Node's own HTTPS client alone (${f.label}; bench/node-floor.ts): the same requests at the same rate, each on a cold ` +
+        `connection, and nothing else. No prober written for Node spends less per request. CPU per request: ` +
+        `${ms(f.cpuMsPerRequest, 3)} ms (${count(f.requests)} requests, ${count(f.failedRuns)} failed runs); idp-canary ${ms(ours, 3)} ms` +
+        `${'skipped' in result.blackbox ? '' : `; blackbox_exporter ${ms(result.blackbox.cpuMsPerProbe, 3)} ms`}.`,
+      '',
+    );
   }
 
   out.push(

@@ -22,8 +22,8 @@ import { BUILD_DIR, compileDaemon } from './lib/compile.js';
 import { REPO_ROOT, startChild, type ChildHandle } from './lib/ipc.js';
 import { round } from './lib/stats.js';
 import { renderMarkdown, type BenchResult, type BlackboxResult, type Bound, type Comparison, type SaturationResult, type ScaleResult } from './report.js';
-import { scaleScenario, zeroScenario, type IdpSpec } from './scenario.js';
-import type { ClientRun, FixtureStats, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw, ServerRecord } from './types.js';
+import { scaleScenario, WARMUP_MS, zeroScenario, type IdpSpec } from './scenario.js';
+import type { ClientRun, FixtureStats, FloorJob, FloorRaw, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw, ServerRecord } from './types.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 smoke run: 100 IdPs, one round, short saturation (about a minute)
@@ -40,6 +40,7 @@ const USAGE = `usage: npm run bench -- [options]
   --out DIR               results directory (default bench/results)
   --seed N                scenario seed (default 1)
   --profile DIR           write a V8 CPU profile of every daemon process to DIR
+  --node-flags "FLAGS"    Node/V8 flags for every daemon process (e.g. "--max-old-space-size=1024")
   --tsx                   run the daemon under tsx instead of compiled to JavaScript (RSS is then
                           some 50-80 MB higher than in production)`;
 
@@ -56,6 +57,8 @@ interface Options {
   out: string;
   seed: number;
   profileDir: string | null;
+  /** Node and V8 flags for every daemon process (e.g. heap limits, to see their effect). */
+  nodeFlags: string[];
   tsx: boolean;
 }
 
@@ -86,6 +89,7 @@ function parseOptions(argv: string[]): Options {
       out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results') },
       seed: { type: 'string', default: '1' },
       profile: { type: 'string' },
+      'node-flags': { type: 'string' },
       tsx: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -127,6 +131,7 @@ function parseOptions(argv: string[]): Options {
     out: resolve(values.out),
     seed: Number(values.seed),
     profileDir: values.profile === undefined ? null : resolve(values.profile),
+    nodeFlags: (values['node-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
     tsx: values.tsx,
   };
 }
@@ -173,9 +178,10 @@ async function startFixtures(): Promise<Fixtures> {
  * Runs one job in a fresh daemon process (the compiled script, or bench/daemon-process.ts
  * under tsx) that trusts the fixture CA through NODE_EXTRA_CA_CERTS.
  */
-async function inDaemon<T>(script: string, caFile: string, type: string, job: unknown, profileDir: string | null): Promise<T> {
+async function inDaemon<T>(script: string, caFile: string, type: string, job: unknown, options: Pick<Options, 'profileDir' | 'nodeFlags'>): Promise<T> {
+  const { profileDir } = options;
   const profile = profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `${type}-${Date.now()}`)}`];
-  const child = await startChild(script, { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, profile);
+  const child = await startChild(script, { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, [...profile, ...options.nodeFlags]);
   try {
     return await child.call<T>(type, job);
   } finally {
@@ -214,6 +220,7 @@ async function main(): Promise<number> {
     saturation: [],
     blackbox: { skipped: 'not run' },
     comparison: null,
+    floor: null,
     bounds: [],
     notes: [],
   };
@@ -250,7 +257,7 @@ async function main(): Promise<number> {
         scrapeEverySeconds: 15,
         warmupIssuers: warmups.map((spec) => `${fixtures.origin}/${spec.name}`),
       };
-      const raw = await inDaemon<ScaleRaw>(daemonScript, caFile, 'scale', job, options.profileDir);
+      const raw = await inDaemon<ScaleRaw>(daemonScript, caFile, 'scale', job, options);
       const records = await fixtures.take();
       const fixtureStats = await fixtures.stats();
       const accuracy = analyse(specs, raw.runs, records, daemonJudge(raw.lagMonitor));
@@ -316,7 +323,7 @@ async function main(): Promise<number> {
           seconds: options.saturationSeconds,
           caFile: caMode === 'file' ? caFile : null,
         };
-        const raw = await inDaemon<SaturationRaw>(daemonScript, caFile, 'saturation', job, options.profileDir);
+        const raw = await inDaemon<SaturationRaw>(daemonScript, caFile, 'saturation', job, options);
         const records = await fixtures.take();
         const fixtureCpu = (await fixtures.stats()).cpuMs - before;
         const saturation: SaturationResult = {
@@ -337,20 +344,24 @@ async function main(): Promise<number> {
       }
     }
 
+    // blackbox_exporter and Node's bare client run the scale the comparison is made at.
+    const target =
+      options.scales.find((scale) => scale.idps === options.blackboxScale) ??
+      options.scales.find((scale) => scale.idps === 1000) ??
+      options.scales[0]!;
+    const ours = result.scales.find((scale) => scale.idps === target.idps && scale.periodSeconds === target.periodSeconds)!;
+    const targetSpecs = scaleScenario(target.idps, options.seed);
+    const targetLabel = scaleLabel(target.idps, target.periodSeconds);
+
     if (!options.blackbox) {
       result.blackbox = { skipped: '--no-blackbox' };
     } else if (!blackboxInstalled()) {
       result.blackbox = { skipped: `${BLACKBOX_BINARY} not found (apt-get install prometheus-blackbox-exporter)` };
     } else {
-      const target =
-        options.scales.find((scale) => scale.idps === options.blackboxScale) ??
-        options.scales.find((scale) => scale.idps === 1000) ??
-        options.scales[0]!;
-      const ours = result.scales.find((scale) => scale.idps === target.idps && scale.periodSeconds === target.periodSeconds)!;
-      const specs = scaleScenario(target.idps, options.seed);
+      const specs = targetSpecs;
       await fixtures.load(specs);
       await fixtures.stats();
-      const label = scaleLabel(target.idps, target.periodSeconds);
+      const label = targetLabel;
       log(`blackbox_exporter: ${label}, ${ours.periods} round(s)`);
       const raw = await runBlackbox({ specs, origin: fixtures.origin, periodSeconds: target.periodSeconds, periods: ours.periods, caFile, workDir });
       const records = await fixtures.take();
@@ -386,6 +397,22 @@ async function main(): Promise<number> {
       result.comparison = comparison;
       log(`blackbox_exporter: ${raw.probes} probes, CPU/probe ${round(blackbox.cpuMsPerProbe, 3)} ms, processing error p99 ${round(accuracy.processingErrorMs.p99, 2)} ms`);
     }
+
+    const warmups = zeroScenario(16, 'warmup');
+    await fixtures.load([...targetSpecs, ...warmups]);
+    log(`Node's bare HTTPS client: ${targetLabel}, ${ours.periods} round(s)`);
+    const floorJob: FloorJob = {
+      specs: targetSpecs,
+      origin: fixtures.origin,
+      periodSeconds: target.periodSeconds,
+      periods: ours.periods,
+      warmupIssuers: warmups.map((spec) => `${fixtures.origin}/${spec.name}`),
+      warmupMs: WARMUP_MS,
+    };
+    const floorRaw = await inDaemon<FloorRaw>(daemonScript, caFile, 'floor', floorJob, options);
+    await fixtures.take();
+    result.floor = { label: targetLabel, requests: floorRaw.requests, failedRuns: floorRaw.failed, cpuMsPerRequest: perRun(floorRaw.cpuMs, floorRaw.requests) };
+    log(`Node's bare HTTPS client: CPU/request ${round(result.floor.cpuMsPerRequest, 3)} ms (ours ${round(ours.cpuMsPerRequest, 3)} ms)`);
   } finally {
     await fixtures.close();
     await rm(workDir, { recursive: true, force: true });

@@ -56,6 +56,13 @@ export function scaleScenario(count: number, seed = 1): IdpSpec[] {
   return specs;
 }
 
+/**
+ * How long a daemon (or the Node floor) runs warm-up IdPs before its window. V8
+ * compiles hot code with TurboFan on helper threads for the first thousands of runs; a
+ * daemon lives for days, so the window measures the steady state, not that one-off cost.
+ */
+export const WARMUP_MS = 8000;
+
 /** `count` IdPs that answer at once: for the saturation phase and warm-ups. */
 export function zeroScenario(count: number, prefix = 'sat'): IdpSpec[] {
   return Array.from({ length: count }, (_, index) => ({

@@ -122,3 +122,21 @@ export interface SaturationRaw {
   eventLoopDelayP99Ms: number;
   rssMaxBytes: number;
 }
+
+/** Node's bare HTTPS client over the same requests (bench/node-floor.ts). */
+export interface FloorJob {
+  specs: IdpSpec[];
+  origin: string;
+  periodSeconds: number;
+  periods: number;
+  /** Zero-delay IdPs run back to back for `warmupMs` before the window, as the daemon's warm-up. */
+  warmupIssuers: string[];
+  warmupMs: number;
+}
+
+export interface FloorRaw {
+  requests: number;
+  /** Runs that failed (a request refused or unreadable). */
+  failed: number;
+  cpuMs: number;
+}
