@@ -184,7 +184,7 @@ export function renderMarkdown(result: BenchResult): string {
     ['event-loop utilisation', extra((s) => `${ms(100 * s.eventLoopUtilization, 1)} %`)],
     ['RSS max (MB)', extra((s) => ms(s.rssMaxMB, 1), blackbox ? ms(blackbox.rssMaxMB, 1) : '–')],
     [
-      '/metrics render: render() / inject / scrapes in window, max (ms)',
+      '/metrics render: chunks() / inject / scrapes in window, max (ms)',
       extra((s) => `${ms(s.metrics.renderMsMax, 1)} / ${ms(s.metrics.injectMsMax, 1)} / ${ms(s.metrics.scrapeMsMax, 1)}`),
     ],
     ['/metrics size (KB, series)', extra((s) => `${ms(s.metrics.bytes / 1024, 0)} KB, ${count(s.metrics.series)}`)],

@@ -40,7 +40,8 @@ const USAGE = `usage: npm run bench -- [options]
   --out DIR               results directory (default bench/results)
   --seed N                scenario seed (default 1)
   --profile DIR           write a V8 CPU profile of every daemon process to DIR
-  --node-flags "FLAGS"    Node/V8 flags for every daemon process (e.g. "--max-old-space-size=1024")
+  --node-flags=FLAGS      Node/V8 flags for every daemon process, space-separated
+                          (e.g. --node-flags=--max-old-space-size=1024)
   --tsx                   run the daemon under tsx instead of compiled to JavaScript (RSS is then
                           some 50-80 MB higher than in production)`;
 
@@ -483,7 +484,7 @@ function bounds(result: BenchResult): Bound[] {
     { name: 'overruns, 5,000 IdPs / 60 s', value: big ? String(big.overruns) : '–', limit: '0', pass: big ? big.overruns === 0 : null },
     { name: 'RSS, 5,000 IdPs / 60 s', value: big ? `${num(big.rssMaxMB, 1)} MB` : '–', limit: '<= 300 MB', pass: big ? big.rssMaxMB <= 300 : null },
     {
-      name: '/metrics render, 5,000 IdPs / 60 s (worst of render(), inject and in-window scrapes)',
+      name: '/metrics render, 5,000 IdPs / 60 s (worst of chunks(), inject and in-window scrapes)',
       value: big ? `${num(Math.max(big.metrics.renderMsMax, big.metrics.injectMsMax, big.metrics.scrapeMsMax ?? 0), 1)} ms` : '–',
       limit: '<= 500 ms',
       pass: big ? Math.max(big.metrics.renderMsMax, big.metrics.injectMsMax, big.metrics.scrapeMsMax ?? 0) <= 500 : null,
