@@ -133,7 +133,6 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
 
   const families = Object.values(m);
   return {
-    /** The text exposition of every metric, for `/metrics`. */
     /**
      * The text exposition in chunks of some 64 kB, for `/metrics`. At 5,000 IdPs the
      * whole text is over 10 MB: built as one string, every scrape would leave tens of MB
