@@ -359,18 +359,16 @@ async function main(): Promise<number> {
     } else if (!blackboxInstalled()) {
       result.blackbox = { skipped: `${BLACKBOX_BINARY} not found (apt-get install prometheus-blackbox-exporter)` };
     } else {
-      const specs = targetSpecs;
-      await fixtures.load(specs);
+      await fixtures.load(targetSpecs);
       await fixtures.stats();
-      const label = targetLabel;
-      log(`blackbox_exporter: ${label}, ${ours.periods} round(s)`);
-      const raw = await runBlackbox({ specs, origin: fixtures.origin, periodSeconds: target.periodSeconds, periods: ours.periods, caFile, workDir });
+      log(`blackbox_exporter: ${targetLabel}, ${ours.periods} round(s)`);
+      const raw = await runBlackbox({ specs: targetSpecs, origin: fixtures.origin, periodSeconds: target.periodSeconds, periods: ours.periods, caFile, workDir });
       const records = await fixtures.take();
       // Its requests are timed from the driver's side: no notice split.
-      const accuracy: Accuracy = analyse(specs, raw.runs, records, plainJudge, false);
+      const accuracy: Accuracy = analyse(targetSpecs, raw.runs, records, plainJudge, false);
       const blackbox: BlackboxResult = {
         version: raw.version,
-        label,
+        label: targetLabel,
         idps: target.idps,
         periodSeconds: target.periodSeconds,
         periods: ours.periods,
@@ -382,7 +380,7 @@ async function main(): Promise<number> {
       };
       result.blackbox = blackbox;
       const comparison: Comparison = {
-        scale: label,
+        scale: targetLabel,
         cpuPerRequest: { ours: ours.cpuMsPerRequest, theirs: blackbox.cpuMsPerProbe, ratio: ratio(ours.cpuMsPerRequest, blackbox.cpuMsPerProbe) },
         processingErrorP99: {
           ours: ours.accuracy.processingErrorMs.p99,

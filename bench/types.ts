@@ -69,8 +69,9 @@ export interface ScaleJob {
   caFile: string | null;
   scrapeEverySeconds: number;
   /**
-   * Zero-delay IdPs on the same host, probed (outside the app, before it starts) so that
-   * the window measures a warm process rather than JIT compilation.
+   * Zero-delay IdPs on the same host, run back to back through the app before the
+   * window (then dropped by a reload), so that the window measures a warm process
+   * rather than JIT compilation.
    */
   warmupIssuers: string[];
 }
