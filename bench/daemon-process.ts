@@ -26,7 +26,7 @@ import { createServer } from '../src/server/server.js';
 import { VERSION } from '../src/version.js';
 import { serve } from './lib/ipc.js';
 import { startScraper } from './lib/scraper.js';
-import { WARMUP_MS, type IdpSpec } from './scenario.js';
+import { WARMUP_CONCURRENCY, WARMUP_MS, type IdpSpec } from './scenario.js';
 import { runFloor } from './node-floor.js';
 import type { ClientRun, DaemonVerdict, FloorJob, SaturationJob, SaturationRaw, ScaleJob, ScaleRaw } from './types.js';
 
@@ -193,8 +193,6 @@ async function wire(config: Config, observers?: Observers, next: Config = config
   return { app, server, probes, logLines: () => logLines };
 }
 
-/** Runs in flight during the warm-up and the saturation phase. */
-const WARMUP_CONCURRENCY = 8;
 
 /**
  * Runs `names` back to back through `app.runNow`, `concurrency` at a time, for

@@ -12,7 +12,7 @@ import { createSecureContext } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { maxJitterMs, offsetMs } from '../src/schedule/spread.js';
-import { roundSettleMs } from './scenario.js';
+import { roundSettleMs, WARMUP_CONCURRENCY } from './scenario.js';
 import type { FloorJob, FloorRaw } from './types.js';
 
 /**
@@ -53,12 +53,13 @@ async function run(issuer: string): Promise<{ requests: number; failed: boolean 
 }
 
 export async function runFloor(job: FloorJob): Promise<FloorRaw> {
-  // The same warm-up as the daemon's: back to back, eight at a time, so that the window
-  // measures a warm process.
+  // The same warm-up as the daemon's: back to back, so that the window measures a warm process.
   const warmUntil = performance.now() + job.warmupMs;
   await Promise.all(
-    Array.from({ length: 8 }, async (_, worker) => {
-      for (let index = worker; performance.now() < warmUntil; index += 8) await run(job.warmupIssuers[index % job.warmupIssuers.length]!);
+    Array.from({ length: WARMUP_CONCURRENCY }, async (_, worker) => {
+      for (let index = worker; performance.now() < warmUntil; index += WARMUP_CONCURRENCY) {
+        await run(job.warmupIssuers[index % job.warmupIssuers.length]!);
+      }
     }),
   );
 

@@ -62,6 +62,8 @@ export function scaleScenario(count: number, seed = 1): IdpSpec[] {
  * daemon lives for days, so the window measures the steady state, not that one-off cost.
  */
 export const WARMUP_MS = 8000;
+/** Runs in flight during a warm-up. */
+export const WARMUP_CONCURRENCY = 8;
 
 /** `count` IdPs that answer at once: for the saturation phase and warm-ups. */
 export function zeroScenario(count: number, prefix = 'sat'): IdpSpec[] {
