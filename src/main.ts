@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
-import { parseShard, selectShard } from './config/shard.js';
+import { parseShard, selectShard } from './schedule/shard.js';
 import { CHECK_SYNOPSIS, checkCommand } from './cli/check.js';
 import { LAB_SYNOPSIS, labCommand } from './cli/lab.js';
 import { startDaemon } from './cli/run.js';

@@ -7,19 +7,18 @@
  * staleness, resends, pruning). Everything external arrives as a dependency: the clock,
  * the HTTP layer, timers, the logger, the metric callbacks, the file system.
  */
-import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { HttpFetch } from '../http/types.js';
 import type { IdpProbeResult } from '../probes/types.js';
-import { periodOf } from '../schedule/scheduler.js';
+import { cronPeriodMs } from '../schedule/period.js';
 import {
   createStateFile,
   createStateSaver,
   STATE_VERSION,
   type PersistedState,
   type StateFs,
-} from '../state/state-file.js';
+} from '../daemon/state-file.js';
 import { createAlertmanagerSink, defaultSetTimer, type NotificationResult, type OutgoingAlert, type SetTimer, type SinkOptions } from './alertmanager.js';
 import { createAlertEngine, type AlertInstance, type Transition } from './engine.js';
 import {
@@ -92,16 +91,6 @@ const ROUTINE_SAVE_MS = 60_000;
 function thresholdsOf(config: Config): Thresholds {
   const { failuresBeforeFiring, successesBeforeResolving, budgetWarningRatio, certExpiryWarning } = config.alerts;
   return { failuresBeforeFiring, successesBeforeResolving, budgetWarningRatio, certExpiryWarning };
-}
-
-/** The period of a node-cron schedule: the distance between its next two fire times. */
-export function cronPeriodMs(schedule: string): number {
-  const task = cron.createTask(schedule, () => undefined);
-  try {
-    return periodOf(task);
-  } finally {
-    void task.destroy();
-  }
 }
 
 function stsKey(idp: string, probe: string, region: string): string {

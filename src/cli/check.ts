@@ -14,8 +14,8 @@ import { createHttp } from '../http/timed-request.js';
 import type { HttpFetch } from '../http/types.js';
 import { probeIdp } from '../probes/idp-probe.js';
 import { probeSts, type StsProbeDeps, type StsProbeResult } from '../probes/sts-probe.js';
-import { buildReport } from '../check/report.js';
-import { formatHuman, formatJson, useColor } from '../check/format.js';
+import { buildReport } from '../report/report.js';
+import { formatHuman, formatJson, useColor } from '../report/format.js';
 import { VERSION } from '../version.js';
 
 /** The synopsis of `check`, for the top-level usage. */

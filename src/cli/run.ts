@@ -4,9 +4,9 @@
  */
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { createApp } from '../app.js';
+import { createApp } from '../daemon/app.js';
 import { loadConfig, type Config, type ServerConfig } from '../config/load.js';
-import { selectShard, type Shard } from '../config/shard.js';
+import { selectShard, type Shard } from '../schedule/shard.js';
 import { createHttp } from '../http/timed-request.js';
 import { startProbeThread } from '../probes/probe-thread.js';
 import { createServer } from '../server/server.js';

@@ -5,7 +5,7 @@
 import type { CacheVerdict } from '../http/cache-control.js';
 import type { HttpFetch, PhaseTimings, TlsInfo } from '../http/types.js';
 import type { JwkSummary, KeySetChange } from '../oidc/jwks.js';
-import type { LoopLagMonitor } from '../schedule/loop-lag.js';
+import type { LoopLagMonitor } from './loop-lag.js';
 import type { FailureReason } from './reasons.js';
 
 export type CheckName = 'discovery' | 'jwks';

@@ -5,6 +5,7 @@
  * falls due while the previous one is still going is skipped and reported as an overrun.
  */
 import cron, { type ScheduledTask } from 'node-cron';
+import { periodOfTask } from './period.js';
 import { maxJitterMs, offsetMs } from './spread.js';
 
 export interface Job {
@@ -36,12 +37,6 @@ interface Group {
   entries: Set<Entry>;
 }
 
-/** The interval between the next two fire times of a cron expression. */
-export function periodOf(task: ScheduledTask): number {
-  const [first, second] = task.getNextRuns(2);
-  return first && second ? second.getTime() - first.getTime() : 60_000;
-}
-
 export function createScheduler(deps: SchedulerDeps) {
   const random = deps.random ?? Math.random;
   const entries = new Map<string, Entry>();
@@ -55,7 +50,7 @@ export function createScheduler(deps: SchedulerDeps) {
       const task = cron.createTask(schedule, () => {
         for (const entry of members) tick(entry);
       }, { name: `idp-canary:${schedule}` });
-      group = { task, periodMs: periodOf(task), entries: members };
+      group = { task, periodMs: periodOfTask(task), entries: members };
       groups.set(schedule, group);
       void task.start();
     }

@@ -10,9 +10,9 @@
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { App } from '../app.js';
+import type { App } from '../daemon/app.js';
 import { OPEN_ROUTES, challenges, isAuthorized } from './auth.js';
-import { renderStatusPage } from './status-page.js';
+import { renderStatusPage } from './status-page/page.js';
 
 export interface ServerDeps {
   app: App;

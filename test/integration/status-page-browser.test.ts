@@ -15,7 +15,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { parseConfig } from '../../src/config/load.js';
 import { startLab, type Lab } from '../../src/lab/lab.js';
 import { createServer } from '../../src/server/server.js';
-import type { Status } from '../../src/server/status-page.js';
+import type { Status } from '../../src/server/status-page/page.js';
 import { requireBinary } from '../fixtures/binaries.js';
 import { testApp } from '../fixtures/app.js';
 import { RARELY } from '../fixtures/daemon.js';

@@ -5,9 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderStatusPage, type Status } from '../../src/server/status-page.js';
-import { REMEDIES } from '../../src/check/remedies.js';
-import { checkResult, idpResult, NOW, SHA1, stsResult, attempt } from '../check/results.js';
+import { renderStatusPage, type Status } from '../../src/server/status-page/page.js';
+import { REMEDIES } from '../../src/report/remedies.js';
+import { checkResult, idpResult, NOW, SHA1, stsResult, attempt } from '../report/results.js';
 import type { IdpProbeResult } from '../../src/probes/types.js';
 import type { StsProbeResult } from '../../src/probes/sts-probe.js';
 

@@ -4,7 +4,7 @@
  * instead of the 130 an object with four boxed numbers takes. At 5,000 IdPs keeping 60
  * runs each, that is 10 MB instead of 40.
  */
-import { FAILURE_REASONS, type FailureReason } from './probes/reasons.js';
+import { FAILURE_REASONS, type FailureReason } from '../probes/reasons.js';
 
 /** One past run, summarised for the status API and the page. */
 export interface RunSummary {

@@ -4,21 +4,21 @@
  * the state, the last result of each check with its phases, the chain latency of recent
  * runs against the budget, cache verdict, keys, TLS expiry and thumbprint, STS outcomes
  * per region, firing alerts (when the status document has them), and what to do about
- * each finding: the same lines and remedies as `idp-canary check` (src/check/).
+ * each finding: the same lines and remedies as `idp-canary check` (src/report/).
  *
  * Everything shown is escaped: issuers, details and header values come from servers the
  * canary does not control. The status document holds no secret and nothing is added.
  * Values tests read carry `data-idp`, `data-check`, `data-sts` and `data-field` attributes.
  */
-import type { App } from '../app.js';
-import { buildReport, type ReportLine } from '../check/report.js';
-import type { CheckResult } from '../probes/types.js';
-import type { StsProbeResult } from '../probes/sts-probe.js';
-import { firingAlerts, type PageAlert } from './status-page/alerts.js';
-import { renderChainChart } from './status-page/chart.js';
-import { esc, fmtSeconds, fmtTime, num, safeHref } from './status-page/html.js';
+import type { App } from '../../daemon/app.js';
+import { buildReport, type ReportLine } from '../../report/report.js';
+import type { CheckResult } from '../../probes/types.js';
+import type { StsProbeResult } from '../../probes/sts-probe.js';
+import { firingAlerts, type PageAlert } from './alerts.js';
+import { renderChainChart } from './chart.js';
+import { esc, fmtSeconds, fmtTime, num, safeHref } from './html.js';
 
-export { escapeHtml } from './status-page/html.js';
+export { escapeHtml } from './html.js';
 
 /** The status document (`GET /api/v1/status`). */
 export type Status = ReturnType<App['status']>;

@@ -5,19 +5,19 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Config, IdpTarget } from './config/load.js';
-import { ConfigError } from './config/load.js';
-import type { HttpFetch } from './http/types.js';
-import { PHASES } from './http/types.js';
-import { applyResult, newIdpState, type IdpState } from './idp-state.js';
-import { createMetrics } from './metrics/metrics.js';
-import { probeIdp, type IdpProbeInput } from './probes/idp-probe.js';
-import type { IdpProbeResult } from './probes/types.js';
-import type { LoopLagMonitor } from './schedule/loop-lag.js';
-import { createScheduler } from './schedule/scheduler.js';
-import { createAlerting } from './alerts/alerting.js';
-import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from './probes/sts-probe.js';
-import { applyStsResult, newStsStates, type StsState } from './sts-state.js';
+import type { Config, IdpTarget } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import type { HttpFetch } from '../http/types.js';
+import { PHASES } from '../http/types.js';
+import { applyResult, newIdpState, type IdpState } from '../targets/idp-state.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { probeIdp, type IdpProbeInput } from '../probes/idp-probe.js';
+import type { IdpProbeResult } from '../probes/types.js';
+import type { LoopLagMonitor } from '../probes/loop-lag.js';
+import { createScheduler } from '../schedule/scheduler.js';
+import { createAlerting } from '../alerts/alerting.js';
+import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from '../probes/sts-probe.js';
+import { applyStsResult, newStsStates, type StsState } from '../targets/sts-state.js';
 
 export interface AppDeps {
   registry: Registry;

@@ -1,12 +1,12 @@
 /**
  * What the daemon remembers about one STS probe (one role in one region) between runs.
  */
-import type { IdpTarget } from './config/load.js';
-import type { StsProbeConfig } from './config/schema.js';
-import { Ring } from './history.js';
+import type { IdpTarget } from '../config/load.js';
+import type { StsProbeConfig } from '../config/schema.js';
+import { Ring } from './ring.js';
 import type { Health } from './idp-state.js';
-import type { StsProbeResult } from './probes/sts-probe.js';
-import type { StsCode } from './sts/errors.js';
+import type { StsProbeResult } from '../probes/sts-probe.js';
+import type { StsCode } from '../sts/errors.js';
 
 export interface StsRunSummary {
   startedAt: number;

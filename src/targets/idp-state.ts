@@ -3,8 +3,8 @@
  * history for the status API, the key set for rotation detection, and whether it is
  * currently ok (so logs record state changes, not every run).
  */
-import type { IdpTarget } from './config/load.js';
-import type { IdpProbeResult } from './probes/types.js';
+import type { IdpTarget } from '../config/load.js';
+import type { IdpProbeResult } from '../probes/types.js';
 import { RunHistory, type RunSummary } from './run-history.js';
 
 export type { RunSummary } from './run-history.js';
