@@ -1,7 +1,7 @@
 /**
  * Alerting as the daemon uses it: the rules (rules.ts), the state machine (engine.ts),
- * the Alertmanager sink (alertmanager.ts) and the state file (state/state-file.ts) put
- * together behind one small interface that app.ts calls after every run.
+ * the Alertmanager sink (alertmanager.ts) and a persistence for restarts (the daemon's
+ * state file) put together behind one small interface that app.ts calls after every run.
  *
  * Evaluation happens on results (`observeIdp`, `observeSts`) and on a timer (`tick`:
  * staleness, resends, pruning). Everything external arrives as a dependency: the clock,
@@ -12,13 +12,7 @@ import type { Config } from '../config/load.js';
 import type { HttpFetch } from '../http/types.js';
 import type { IdpProbeResult } from '../probes/types.js';
 import { cronPeriodMs } from '../schedule/period.js';
-import {
-  createStateFile,
-  createStateSaver,
-  STATE_VERSION,
-  type PersistedState,
-  type StateFs,
-} from '../daemon/state-file.js';
+import type { IdpMemory } from '../targets/memory.js';
 import { createAlertmanagerSink, defaultSetTimer, type NotificationResult, type OutgoingAlert, type SetTimer, type SinkOptions } from './alertmanager.js';
 import { createAlertEngine, type AlertInstance, type Transition } from './engine.js';
 import {
@@ -33,7 +27,6 @@ import {
   foldIdpRun,
   foldStsRun,
   stsFacts,
-  type IdpMemory,
   type LatencyRegressionOptions,
   type RuleContext,
   type StsMemory,
@@ -71,8 +64,23 @@ export interface AlertingDeps {
   /** Sink tuning (tests use short backoffs). */
   sink?: Partial<Pick<SinkOptions, 'maxQueue' | 'batchSize' | 'initialBackoffMs' | 'maxBackoffMs' | 'timeoutMs' | 'generatorUrl'>>;
   latencyRegression?: Partial<LatencyRegressionOptions>;
-  /** File operations of the state file (tests). */
-  stateFs?: StateFs;
+  /** Where alert states and per-IdP memory survive a restart (the daemon's state file); none by default. */
+  persistence?: AlertingPersistence;
+}
+
+/** What alerting keeps across restarts: the alert instances and each IdP's memory. */
+export interface AlertingSnapshot {
+  alerts: AlertInstance[];
+  idps: Record<string, IdpMemory>;
+}
+
+/** Keeps snapshots somewhere durable; never throws (failures are the keeper's to log). */
+export interface AlertingPersistence {
+  read(): Promise<AlertingSnapshot | null>;
+  /** Asks for the current snapshot to be saved soon; requests made meanwhile collapse into one write. */
+  requestSave(current: () => AlertingSnapshot): void;
+  /** Saves the current snapshot now and resolves when it is kept. */
+  flush(current: () => AlertingSnapshot): Promise<void>;
 }
 
 /** An alert as the status API shows it. */
@@ -143,8 +151,7 @@ export function createAlerting(deps: AlertingDeps) {
   const periods = new Map<string, number>();
 
   let sink = makeSink(config);
-  const stateFile = config.state.file === '' ? null : createStateFile({ path: config.state.file, logger, ...(deps.stateFs ? { fs: deps.stateFs } : {}) });
-  const saver = stateFile === null ? null : createStateSaver(stateFile, () => snapshot());
+  const persistence = deps.persistence ?? null;
   let lastSaveRequest = Number.NEGATIVE_INFINITY;
   let lastResend = Number.NEGATIVE_INFINITY;
   let lastCounts = '';
@@ -203,11 +210,11 @@ export function createAlerting(deps: AlertingDeps) {
   }
 
   function requestSave(important: boolean): void {
-    if (saver === null || stopped) return;
+    if (persistence === null || stopped) return;
     const at = now();
     if (!important && at - lastSaveRequest < ROUTINE_SAVE_MS) return;
     lastSaveRequest = at;
-    saver.request();
+    persistence.requestSave(snapshot);
   }
 
   function handle(transitions: readonly Transition[]): void {
@@ -219,13 +226,11 @@ export function createAlerting(deps: AlertingDeps) {
     }
   }
 
-  function snapshot(): PersistedState {
-    const idps: PersistedState['idps'] = {};
-    for (const [name, memory] of idpMemory) idps[name] = memory;
-    return { version: STATE_VERSION, savedAt: now(), alerts: engine.instances(), idps };
+  function snapshot(): AlertingSnapshot {
+    return { alerts: engine.instances(), idps: Object.fromEntries(idpMemory) };
   }
 
-  function restore(state: PersistedState): void {
+  function restore(state: AlertingSnapshot): void {
     engine.restore(state.alerts);
     for (const [name, memory] of Object.entries(state.idps)) {
       idpMemory.set(name, {
@@ -301,8 +306,8 @@ export function createAlerting(deps: AlertingDeps) {
      * missing or corrupt file is logged and the state starts empty.
      */
     async load(): Promise<void> {
-      if (stateFile === null) return;
-      const saved = await stateFile.read();
+      if (persistence === null) return;
+      const saved = await persistence.read();
       if (saved !== null) restore(saved);
     },
     /**
@@ -410,7 +415,7 @@ export function createAlerting(deps: AlertingDeps) {
       cancelTick?.();
       cancelTick = null;
       await sink?.stop();
-      if (saver !== null) await saver.flush();
+      if (persistence !== null) await persistence.flush(snapshot);
     },
   };
 }

@@ -16,6 +16,7 @@ import type { IdpProbeResult } from '../probes/types.js';
 import type { LoopLagMonitor } from '../probes/loop-lag.js';
 import { createScheduler } from '../schedule/scheduler.js';
 import { createAlerting } from '../alerts/alerting.js';
+import { createStateFile, statePersistence, type StateFs } from './state-file.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from '../probes/sts-probe.js';
 import { applyStsResult, newStsStates, type StsState } from '../targets/sts-state.js';
 
@@ -35,6 +36,8 @@ export interface AppDeps {
   env?: Readonly<Record<string, string | undefined>>;
   /** Extra STS probe dependencies (tests: sleep, backoff, readFile). */
   sts?: Pick<StsProbeDeps, 'sleep' | 'backoff' | 'readFile'>;
+  /** File operations of the state file (tests). */
+  stateFs?: StateFs;
   /** Collect prom-client's process metrics (off in most tests). */
   defaultMetrics?: boolean;
   /**
@@ -100,8 +103,13 @@ export function createApp(initial: Config, deps: AppDeps) {
     },
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
+  const persistence =
+    initial.state.file === ''
+      ? undefined
+      : statePersistence(createStateFile({ path: initial.state.file, logger, ...(deps.stateFs === undefined ? {} : { fs: deps.stateFs }) }), deps.now);
   const alerting = createAlerting({
     config: initial,
+    ...(persistence === undefined ? {} : { persistence }),
     logger,
     http: deps.http,
     now: deps.now,

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAlerting, type FiringKey } from '../../src/alerts/alerting.js';
 import { cronPeriodMs } from '../../src/schedule/period.js';
+import { createStateFile, statePersistence } from '../../src/daemon/state-file.js';
 import type { NotificationResult } from '../../src/alerts/alertmanager.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
 import { memoryLog } from '../fixtures/app.js';
@@ -41,6 +42,7 @@ function setup(cfg: Config) {
     onNotification: (result) => notifications.push(result),
     onFiringChange: (map) => counts.push(new Map(map)),
     runbookBaseUrl: 'https://r.example/runbook.md',
+    ...(cfg.state.file === '' ? {} : { persistence: statePersistence(createStateFile({ path: cfg.state.file, logger: log.logger }), clock.now) }),
   });
   const posted = () => server.requests.flatMap((request) => request.alerts);
   return { clock, server, log, notifications, counts, alerting, posted };
