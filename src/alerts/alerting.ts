@@ -13,11 +13,14 @@ import type { HttpFetch } from '../http/types.js';
 import type { IdpProbeResult } from '../probes/types.js';
 import { cronPeriodMs } from '../schedule/period.js';
 import type { IdpMemory } from '../targets/memory.js';
+import { stsKey } from '../targets/sts-state.js';
 import { createAlertmanagerSink, defaultSetTimer, type NotificationResult, type OutgoingAlert, type SetTimer, type SinkOptions } from './alertmanager.js';
 import { createAlertEngine, type AlertInstance, type Transition } from './engine.js';
 import {
   ALERT_CATALOG,
   ALERT_NAMES,
+  type AlertName,
+  type Severity,
   DEFAULT_LATENCY_REGRESSION,
   DEFAULT_RUNBOOK_BASE_URL,
   emptyIdpMemory,
@@ -34,8 +37,8 @@ import {
   type Thresholds,
 } from './rules.js';
 
-/** Key of the firing-count map: `alertname + "\u0000" + severity`. */
-export type FiringKey = `${string}\u0000${string}`;
+/** How many instances of each alert of the catalog are firing, with the alert's severity. */
+export type FiringCounts = ReadonlyMap<AlertName, { severity: Severity; firing: number }>;
 
 /** What createAlerting needs from the outside world. */
 export interface AlertingDeps {
@@ -54,7 +57,7 @@ export interface AlertingDeps {
    * present (0 when none): feeds idp_canary_alerts_firing. Called at start and whenever a
    * count changes.
    */
-  onFiringChange?: (counts: Map<FiringKey, number>) => void;
+  onFiringChange?: (counts: FiringCounts) => void;
   /** Base of every runbook_url; `#<alertname lower-cased>` is appended. */
   runbookBaseUrl?: string;
   /** Period of a schedule in ms; default: the distance between its next two node-cron fire times. */
@@ -99,10 +102,6 @@ const ROUTINE_SAVE_MS = 60_000;
 function thresholdsOf(config: Config): Thresholds {
   const { failuresBeforeFiring, successesBeforeResolving, budgetWarningRatio, certExpiryWarning } = config.alerts;
   return { failuresBeforeFiring, successesBeforeResolving, budgetWarningRatio, certExpiryWarning };
-}
-
-function stsKey(idp: string, probe: string, region: string): string {
-  return `${idp}\u0000${probe}\u0000${region}`;
 }
 
 /** Every configured STS probe × region, as {@link stsKey}s. */
@@ -191,12 +190,12 @@ export function createAlerting(deps: AlertingDeps) {
   }
   watch(config);
 
-  function counts(): Map<FiringKey, number> {
-    const map = new Map<FiringKey, number>();
-    for (const name of ALERT_NAMES) map.set(`${name}\u0000${ALERT_CATALOG[name].severity}`, 0);
+  function counts(): FiringCounts {
+    const map = new Map<AlertName, { severity: Severity; firing: number }>();
+    for (const name of ALERT_NAMES) map.set(name, { severity: ALERT_CATALOG[name].severity, firing: 0 });
     for (const alert of engine.firing()) {
-      const key: FiringKey = `${alert.labels.alertname ?? ''}\u0000${alert.labels.severity ?? ''}`;
-      map.set(key, (map.get(key) ?? 0) + 1);
+      const entry = map.get(alert.labels.alertname as AlertName);
+      if (entry) entry.firing += 1;
     }
     return map;
   }
@@ -377,7 +376,7 @@ export function createAlerting(deps: AlertingDeps) {
     forget(idp: string): void {
       idpMemory.delete(idp);
       watchedSince.delete(idp);
-      for (const key of [...stsMemory.keys()]) if (key.startsWith(`${idp}\u0000`)) stsMemory.delete(key);
+      for (const key of [...stsMemory.keys()]) if (key.startsWith(`${idp}/`)) stsMemory.delete(key);
       handle(engine.resolveWhere((labels) => labels.idp === idp, 'its IdP was removed'));
     },
     /** The remembered key set of an IdP (restored from the state file), to seed the probe's previousKeyIds. */

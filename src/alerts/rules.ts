@@ -12,6 +12,7 @@
  */
 import { PHASES } from '../http/types.js';
 import type { CheckName, CheckResult, IdpProbeResult } from '../probes/types.js';
+import { lagVerdict } from '../probes/loop-lag.js';
 import { WINDOW_RUNS, keep, type IdpMemory, type IdpRunFacts, type LatencyRegressionOptions, type StsMemory } from '../targets/memory.js';
 
 export {
@@ -180,17 +181,6 @@ function slowestPhase(result: IdpProbeResult): string {
 function chainBreakdown(result: IdpProbeResult): string {
   const jwks = result.jwks === null ? 'not fetched' : formatSeconds(result.jwks.durationSeconds);
   return `discovery ${formatSeconds(result.discovery.durationSeconds)}, jwks ${jwks}, slowest phase ${slowestPhase(result)}`;
-}
-
-/**
- * Whether a measured latency is above a threshold when it may be inflated by up to
- * `lagSeconds` (the true value lies in [measured - lag, measured]); null when the
- * threshold falls inside that interval.
- */
-export function lagVerdict(measuredSeconds: number, thresholdSeconds: number, lagSeconds: number): boolean | null {
-  if (measuredSeconds <= thresholdSeconds) return false;
-  if (measuredSeconds - lagSeconds > thresholdSeconds) return true;
-  return null;
 }
 
 const INVALID_DISCOVERY_REASONS = new Set(['issuer_mismatch', 'jwks_uri_invalid', 'invalid_json', 'invalid_document']);

@@ -9,6 +9,7 @@ import { PHASES } from '../http/types.js';
 import type { StsProbeResult } from '../probes/sts-probe.js';
 import type { NotificationResult } from '../alerts/alertmanager.js';
 import type { CheckResult, IdpProbeResult } from '../probes/types.js';
+import { STS_MAX_KEYS } from '../oidc/jwks.js';
 
 const NOTIFICATION_RESULTS: readonly NotificationResult[] = ['success', 'error', 'dropped'];
 
@@ -19,7 +20,7 @@ const NOTIFICATION_RESULTS: readonly NotificationResult[] = ['success', 'error',
  */
 export const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 3, 4, 4.5, 5, 5.5, 6, 7.5, 10];
 /** At most this many `oidc_jwks_key_info` series per IdP (STS reads at most 100 keys). */
-export const MAX_KEY_SERIES = 100;
+export const MAX_KEY_SERIES = STS_MAX_KEYS;
 /** `/metrics` is sent in chunks of about this many characters (below V8's large-object size). */
 const CHUNK_CHARS = 64 * 1024;
 
@@ -232,12 +233,9 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     recordAlertNotification(result: NotificationResult): void {
       m.notifications.inc({ result });
     },
-    /** Sets the firing count of every alertname and severity (keys `alertname\u0000severity`). */
-    setAlertsFiring(counts: ReadonlyMap<string, number>): void {
-      for (const [key, count] of counts) {
-        const [alertname = '', severity = ''] = key.split('\u0000');
-        m.alertsFiring.set({ alertname, severity }, count);
-      }
+    /** Sets the firing count of every alert (name → severity and count). */
+    setAlertsFiring(counts: ReadonlyMap<string, { severity: string; firing: number }>): void {
+      for (const [alertname, { severity, firing }] of counts) m.alertsFiring.set({ alertname, severity }, firing);
     },
     recordOverrun(name: string): void {
       m.overruns.inc({ idp: name });

@@ -8,6 +8,7 @@ import type { FetchOutcome } from '../http/types.js';
 import type { IdpTarget } from '../config/load.js';
 import { parseDiscovery } from '../oidc/discovery.js';
 import { diffKeySets, parseJwks } from '../oidc/jwks.js';
+import { lagVerdict } from './loop-lag.js';
 import type { FailureReason } from './reasons.js';
 import type { CheckName, CheckResult, IdpProbeResult, ProbeDeps } from './types.js';
 
@@ -58,17 +59,6 @@ function thumbprintsMatch(thumbprints: readonly string[], checks: readonly (Chec
   const served = checks.flatMap((check) => (check?.tls ? [check.tls.topIntermediateSha1] : []));
   if (served.length === 0) return null;
   return served.every((sha1) => thumbprints.includes(sha1));
-}
-
-/**
- * The budget verdict given that measured times may be inflated by up to `lagSeconds`:
- * the true chain lies in [measured - lag, measured]. Only when the budget falls inside
- * that interval is the verdict unknown.
- */
-export function budgetVerdict(measuredSeconds: number, budgetSeconds: number, lagSeconds: number): boolean | null {
-  if (measuredSeconds <= budgetSeconds) return false;
-  if (measuredSeconds - lagSeconds > budgetSeconds) return true;
-  return null;
 }
 
 /** Probes one IdP. Never throws for a failing IdP: failures are data. */
@@ -162,7 +152,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     chain: {
       seconds: chainSeconds,
       budgetSeconds,
-      overBudget: budgetVerdict(chainSeconds, budgetSeconds, quality.totalLoopLagSeconds),
+      overBudget: lagVerdict(chainSeconds, budgetSeconds, quality.totalLoopLagSeconds),
     },
     keys,
     keyIds,

@@ -1,26 +1,52 @@
 /**
- * A fixed-size ring of recent values: bounded memory however long the daemon runs.
+ * Fixed-size rings of recent runs: bounded memory however long the daemon runs. The
+ * slot arithmetic lives here once; `Ring` keeps objects (STS probes, a few per IdP),
+ * `run-history.ts` keeps typed-array columns through the same slots (thousands of IdPs).
  */
-export class Ring<T> {
-  private readonly items: T[] = [];
+export class RingSlots {
   private next = 0;
+  private count = 0;
 
   constructor(readonly capacity: number) {}
 
+  /** The slot the next item goes in; it then counts as written. */
+  claim(): number {
+    const slot = this.next;
+    this.next = (slot + 1) % this.capacity;
+    this.count = Math.min(this.count + 1, this.capacity);
+    return slot;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The written slots, oldest first. */
+  order(): number[] {
+    const first = this.count < this.capacity ? 0 : this.next;
+    return Array.from({ length: this.count }, (_, k) => (first + k) % this.capacity);
+  }
+}
+
+/** A ring of objects. */
+export class Ring<T> {
+  private readonly slots: RingSlots;
+  private readonly items: T[] = [];
+
+  constructor(readonly capacity: number) {
+    this.slots = new RingSlots(capacity);
+  }
+
   push(item: T): void {
-    if (this.items.length < this.capacity) this.items.push(item);
-    else this.items[this.next] = item;
-    this.next = (this.next + 1) % this.capacity;
+    this.items[this.slots.claim()] = item;
   }
 
   /** Oldest first. */
   toArray(): T[] {
-    return this.items.length < this.capacity
-      ? [...this.items]
-      : [...this.items.slice(this.next), ...this.items.slice(0, this.next)];
+    return this.slots.order().map((slot) => this.items[slot]!);
   }
 
   get size(): number {
-    return this.items.length;
+    return this.slots.size;
   }
 }

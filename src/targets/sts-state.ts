@@ -29,6 +29,7 @@ export interface StsState {
   history: Ring<StsRunSummary>;
 }
 
+/** An STS probe's key; unambiguous because names never contain `/` (config schema). */
 export function stsKey(idp: string, probe: string, region: string): string {
   return `${idp}/${probe}/${region}`;
 }

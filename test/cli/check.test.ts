@@ -12,7 +12,7 @@ import { REMEDIES } from '../../src/report/remedies.js';
 import type { Report, ReportLine } from '../../src/report/report.js';
 import { startLab, type Lab } from '../../src/lab/lab.js';
 import { startIdp } from '../../src/lab/idp-server.js';
-import { runProcess } from '../fixtures/process.js';
+import { runProcess } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 import { loopbackHttp } from '../fixtures/targets.js';
 

@@ -13,7 +13,7 @@ import { createPki } from '../../src/lab/pki.js';
 import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
 import { configYaml } from '../fixtures/daemon.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { runProcess, spawnProcess, type Spawned } from '../fixtures/process.js';
+import { runProcess, spawnProcess, type Spawned } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

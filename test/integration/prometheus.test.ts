@@ -11,7 +11,7 @@ import { refusedPort, startIdp, type FixtureIdp } from '../../src/lab/idp-server
 import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
 import { configYaml, startTestDaemon, type TestDaemon } from '../fixtures/daemon.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { runProcess, spawnProcess, type Spawned } from '../fixtures/process.js';
+import { runProcess, spawnProcess, type Spawned } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
 /** What each IdP's checks should report: [discovery, jwks]. */
