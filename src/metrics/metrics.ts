@@ -92,21 +92,26 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     reloadTime: family('gauge', { name: 'idp_canary_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully.' }),
     overruns: family('counter', { name: 'idp_canary_probe_overruns_total', help: 'Runs skipped because the previous run was still going.', labelNames: idp }),
     suspectRuns: family('counter', { name: 'idp_canary_timing_suspect_runs_total',
-      help: "Runs whose latencies were not recorded because the daemon's event loop was blocked while they ran.",
+      help: "Runs whose latencies may be inflated because the probe thread's event loop was blocked while they ran (their values are upper bounds).",
       labelNames: idp }),
+    chainUncertainty: family('gauge', { name: 'oidc_fetch_chain_timing_uncertainty_seconds',
+      help: 'How much event-loop lag may have inflated the last fetch chain (0 = exact): the true chain lies between the value minus this and the value.',
+      labelNames: idp }),
+    chainOverBudget: family('gauge', { name: 'oidc_fetch_chain_over_budget',
+      help: "The daemon's budget verdict on the last chain, allowing for its timing uncertainty (absent while it cannot tell).",
+      labelNames: idp }),
+    health: family('gauge', { name: 'oidc_idp_health', help: "The IdP's worst finding on its last run: 0 ok, 1 warning, 2 failing.", labelNames: idp }),
   };
   m.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
   for (const result of NOTIFICATION_RESULTS) m.notifications.inc({ result }, 0);
 
-  function recordCheck(name: string, result: CheckResult, startedAt: number, timed: boolean): void {
+  function recordCheck(name: string, result: CheckResult, startedAt: number): void {
     const labels = { idp: name, check: result.check };
     m.checkSuccess.set(labels, result.ok ? 1 : 0);
     m.checkLastRun.set(labels, startedAt / 1000);
     m.checkStatus.set(labels, result.status);
-    if (timed) {
-      if (result.status !== 0 || result.ok) m.checkDuration.observe(labels, result.durationSeconds);
-      for (const phase of PHASES) m.checkPhase.set({ ...labels, phase }, result.timings[phase]);
-    }
+    if (result.status !== 0 || result.ok) m.checkDuration.observe(labels, result.durationSeconds);
+    for (const phase of PHASES) m.checkPhase.set({ ...labels, phase }, result.timings[phase]);
     if (!result.ok && result.reason !== null) m.checkFailures.inc({ ...labels, reason: result.reason });
     if (result.responseBytes !== null) m.checkBytes.set(labels, result.responseBytes);
     if (result.cache) {
@@ -169,17 +174,21 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     /** Records one IdP probe run. */
     recordIdp(result: IdpProbeResult): void {
       const labels = { idp: result.idp };
-      // Latencies measured while the event loop was blocked are not reported as fact.
-      const timed = !result.timing.suspect;
-      if (!timed) m.suspectRuns.inc(labels);
-      recordCheck(result.idp, result.discovery, result.startedAt, timed);
-      if (result.jwks) recordCheck(result.idp, result.jwks, result.startedAt, timed);
+      // Lag only inflates a reading: a suspect run's values are upper bounds, exported
+      // like any other with their uncertainty beside them, never hidden.
+      if (result.timing.suspect) m.suspectRuns.inc(labels);
+      else m.suspectRuns.inc(labels, 0);
+      recordCheck(result.idp, result.discovery, result.startedAt);
+      if (result.jwks) recordCheck(result.idp, result.jwks, result.startedAt);
       else m.checkSuccess.set({ idp: result.idp, check: 'jwks' }, 0);
       m.chainBudget.set(labels, result.chain.budgetSeconds);
-      if (result.chain.seconds !== null && timed) {
+      if (result.chain.seconds !== null) {
         m.chainSeconds.set(labels, result.chain.seconds);
         m.chainDuration.observe(labels, result.chain.seconds);
+        m.chainUncertainty.set(labels, result.timing.totalLoopLagSeconds);
       }
+      if (result.chain.overBudget === null) m.chainOverBudget.remove(labels);
+      else m.chainOverBudget.set(labels, result.chain.overBudget ? 1 : 0);
       if (result.issuerMatch !== null) m.issuerMatch.set(labels, result.issuerMatch ? 1 : 0);
       if (result.keys !== null) {
         m.jwksKeys.set(labels, result.keys.filter((key) => key.usable).length);
@@ -225,6 +234,10 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     /** Removes the token series of an STS probe that left the config. */
     async forgetStsProbe(name: string, probe: string): Promise<void> {
       removeMatching({ idp: name, probe });
+    },
+    /** Sets an IdP's health (0 ok, 1 warning, 2 failing). */
+    setHealth(name: string, value: number): void {
+      m.health.set({ idp: name }, value);
     },
     /** Restores the last key change time (from the state file) after a restart. */
     setLastKeyChange(name: string, timestampSeconds: number): void {

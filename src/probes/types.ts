@@ -88,3 +88,8 @@ export interface ProbeDeps {
   /** Event-loop lag monitor; without it every run is taken as exactly timed. */
   loop?: LoopLagMonitor;
 }
+
+/** The detail of a run that threw (our bug): the error's message, bounded. */
+export function internalErrorDetail(error: unknown): string {
+  return `internal error: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
+}

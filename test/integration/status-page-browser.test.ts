@@ -35,7 +35,7 @@ describe('status page in headless Chromium', () => {
   let base: string;
 
   before(async () => {
-    lab = await startLab({ only: ['healthy', 'jwks-no-cache', 'rate-limited', 'issuer-mismatch', 'unreachable'], schedule: RARELY, daemonListen: '127.0.0.1:0' });
+    lab = await startLab({ only: ['healthy', 'slow', 'jwks-no-cache', 'pragma-no-cache', 'rate-limited', 'issuer-mismatch', 'unreachable'], schedule: RARELY, daemonListen: '127.0.0.1:0' });
     const config = await parseConfig(lab.configYaml, lab.configPath);
     harness = testApp(config, { sts: { sleep: async () => undefined } });
     server = createServer({ app: harness.app, logger: harness.log.logger });
@@ -65,6 +65,12 @@ describe('status page in headless Chromium', () => {
 
   /** Asserts that what the page shows for every IdP equals the status document. */
   async function assertPageMatches(page: Page, status: Status): Promise<void> {
+    for (const name of ['slow', 'jwks-no-cache', 'pragma-no-cache']) {
+      // Requests that succeed are not enough: over budget or not cacheable is not ok.
+      const shown = await text(page.locator(`section[data-idp="${name}"] [data-field="health"]`));
+      assert.notEqual(shown, 'ok', `${name} is shown as ${shown}`);
+      assert.ok(['warning', 'failing'].includes(shown), `${name}: ${shown}`);
+    }
     for (const idp of status.idps) {
       const section = page.locator(`section[data-idp="${idp.name}"]`);
       const row = page.locator(`tr[data-idp-row="${idp.name}"]`);
