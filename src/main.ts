@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The command line (DESIGN.md §4, a contract). The only file that touches process.*,
+ * The command line (docs/architecture.md, "Contracts", a contract). The only file that touches process.*,
  * the environment and signals.
  */
 import { parseArgs } from 'node:util';

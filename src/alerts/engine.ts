@@ -10,7 +10,7 @@
  *
  * A rule that cannot judge an instance says nothing and the instance keeps its state and
  * its streaks. Firing and resolving produce transitions the caller turns into
- * notifications; every state change is logged once (DESIGN.md §3.10). Time comes from
+ * notifications; every state change is logged once (docs/architecture.md). Time comes from
  * the injected clock only.
  */
 import type { Logger } from 'pino';

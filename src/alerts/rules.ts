@@ -1,5 +1,5 @@
 /**
- * The built-in alert rules (DESIGN.md §6.2, a contract): pure functions from what the
+ * The built-in alert rules (docs/alerts-runbook.md, a contract): pure functions from what the
  * daemon knows about a target (the latest result plus a small, bounded memory of earlier
  * runs), the `alerts:` thresholds and the time, to a list of observations. Each
  * observation says of one alert instance (one label set) whether this evaluation is

@@ -2,7 +2,7 @@
  * `idp-canary check ISSUER`: the seed article as a command. One pass of every check with
  * the daemon's own probes (the IdP probe, then the STS probe per region when a token and
  * a role are given), printed as a report with a remedy and a confirm command for each
- * warning and failure (DESIGN.md §4).
+ * warning and failure (docs/architecture.md, "Contracts").
  *
  * Exit codes: 0 nothing failed (warnings allowed), 1 something failed, 2 usage error.
  * The flags are validated by the configuration schema itself (they are turned into a

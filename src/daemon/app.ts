@@ -1,7 +1,7 @@
 /**
  * The daemon without its I/O edges: it schedules the probes of a configuration, folds
  * their results into state, metrics and logs, and swaps configurations on reload.
- * `main.ts` gives it the registry, logger, clock and HTTP layer (DESIGN.md §3.3).
+ * `main.ts` gives it the registry, logger, clock and HTTP layer (docs/architecture.md).
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';

@@ -1,5 +1,5 @@
 /**
- * The lab (DESIGN.md §8): on loopback, one HTTPS IdP per failure of the seed article plus
+ * The lab (docs/check-and-lab.md): on loopback, one HTTPS IdP per failure of the seed article plus
  * a healthy one and a rotating one, all hosted by one server under base paths
  * (`https://127.0.0.1:PORT/<name>`), an unreachable issuer on a refused port, and the STS
  * double that knows every lab IdP as an OIDC provider (client id sts.amazonaws.com,

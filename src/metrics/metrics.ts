@@ -1,5 +1,5 @@
 /**
- * Every metric the daemon exports lives here (DESIGN.md §6.1, a contract). Probes
+ * Every metric the daemon exports lives here (docs/metrics.md, a contract). Probes
  * return plain results; `record*` turns them into series. Label values come only from
  * config names and fixed unions, so the series count stays bounded.
  */
@@ -7,11 +7,12 @@ import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { Family, type FamilyOptions, type FamilyType, type Labels } from './family.js';
 import { PHASES } from '../http/types.js';
 import type { StsProbeResult } from '../probes/sts-probe.js';
-import type { NotificationResult } from '../alerts/alertmanager.js';
 import type { CheckResult, IdpProbeResult } from '../probes/types.js';
 import { STS_MAX_KEYS } from '../oidc/jwks.js';
 
-const NOTIFICATION_RESULTS: readonly NotificationResult[] = ['success', 'error', 'dropped'];
+/** The outcomes of an Alertmanager notification (the `result` label). */
+export const NOTIFICATION_RESULTS = ['success', 'error', 'dropped'] as const;
+export type NotificationResult = (typeof NOTIFICATION_RESULTS)[number];
 
 /**
  * Buckets dense around STS's 5 s budget, so "4.9 s or 5.1 s" is visible in a histogram,

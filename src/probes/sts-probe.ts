@@ -1,5 +1,5 @@
 /**
- * The STS probe (DESIGN.md §1): get a web identity token from its source, check it
+ * The STS probe (docs/architecture.md): get a web identity token from its source, check it
  * against the IdP's latest JWKS, then call AssumeRoleWithWebIdentity at the regional
  * endpoint: one timed attempt, then retries with full-jitter exponential backoff up to
  * `maxAttempts` for retryable outcomes. First-attempt and final outcomes are both kept.

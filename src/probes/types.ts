@@ -1,6 +1,6 @@
 /**
  * What probes return: plain data, no behaviour. Metrics, history, logs and alerts are
- * all derived from these values (DESIGN.md §1).
+ * all derived from these values (docs/architecture.md).
  */
 import type { CacheVerdict } from '../http/cache-control.js';
 import type { HttpFetch, PhaseTimings, TlsInfo } from '../http/types.js';
@@ -79,7 +79,7 @@ export interface IdpProbeResult {
   jwksBody: string | null;
 }
 
-/** What a probe needs from the outside world (DESIGN.md §3.4). */
+/** What a probe needs from the outside world (docs/architecture.md). */
 export interface ProbeDeps {
   http: HttpFetch;
   /** Wall clock, milliseconds since the epoch. */

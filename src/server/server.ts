@@ -1,5 +1,5 @@
 /**
- * The HTTP face of the daemon (DESIGN.md §6.3): metrics, health, readiness, reload and
+ * The HTTP face of the daemon (docs/architecture.md, "Contracts"): metrics, health, readiness, reload and
  * the status API. Built on fastify, tested with `app.inject()`.
  *
  * With `server.auth` every route except /-/healthy and /-/ready (the kubelet's probes)

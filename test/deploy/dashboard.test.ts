@@ -1,7 +1,7 @@
 /**
  * The Grafana dashboard (config/grafana/idp-canary-dashboard.json): it parses with the
  * fields Grafana needs, every metric its queries use is one the daemon exports (compared
- * with a real /metrics after a probe run of a fixture IdP) and one DESIGN.md §6.1 names,
+ * with a real /metrics after a probe run of a fixture IdP) and one docs/metrics.md names,
  * it covers what the issue asks for, and every query is valid PromQL (promtool).
  */
 import { after, before, describe, test } from 'node:test';
@@ -22,7 +22,7 @@ import { ROOT } from './helm-fixture.js';
 const DASHBOARD = join(ROOT, 'config', 'grafana', 'idp-canary-dashboard.json');
 const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Record<string, any>;
 
-/** DESIGN.md §6.1, the metrics contract: the only names a dashboard may rely on. */
+/** docs/metrics.md, the metrics contract: the only names a dashboard may rely on. */
 const CONTRACT = [
   'oidc_check_success', 'oidc_check_duration_seconds', 'oidc_check_phase_seconds', 'oidc_check_status_code',
   'oidc_check_failures_total', 'oidc_check_last_run_timestamp_seconds', 'oidc_check_response_bytes',
@@ -183,14 +183,14 @@ describe('Grafana dashboard', () => {
       await idp?.close();
     });
 
-    test('every metric a query uses is exported (or, while its probe is unbuilt, named by DESIGN.md §6.1)', (t) => {
+    test('every metric a query uses is exported (or, while its probe is unbuilt, named by docs/metrics.md)', (t) => {
       assert.ok(exported.has('oidc_fetch_chain_seconds'), 'the /metrics text was read');
       const source = definedInSource();
       const pending: string[] = [];
       for (const { where, expr } of expressions()) {
         for (const name of metricNames(expr)) {
           const metric = family(name);
-          assert.ok(CONTRACT.includes(metric), `${where}: ${name} is not a DESIGN.md §6.1 metric`);
+          assert.ok(CONTRACT.includes(metric), `${where}: ${name} is not a docs/metrics.md metric`);
           if (exported.has(metric)) continue;
           // Defined in src/ but absent from /metrics would be a dashboard reading nothing.
           assert.ok(!source.has(metric), `${where}: ${metric} is defined in src/ but not in the daemon's /metrics`);
@@ -198,7 +198,7 @@ describe('Grafana dashboard', () => {
         }
       }
       const unbuilt = [...new Set(pending)].sort();
-      if (unbuilt.length > 0) t.diagnostic(`not exported by the daemon yet (DESIGN.md §6.1 names them; checked against /metrics once they exist): ${unbuilt.join(', ')}`);
+      if (unbuilt.length > 0) t.diagnostic(`not exported by the daemon yet (docs/metrics.md names them; checked against /metrics once they exist): ${unbuilt.join(', ')}`);
     });
 
     test('template variables query exported metrics', () => {

@@ -2,8 +2,7 @@
  * The Helm chart (helm/idp-canary), checked with the real helm v4 binary: `helm lint
  * --strict` and `helm template` for the default values and each optional feature, the
  * rendered objects validated structurally (test/deploy/k8s-shapes.ts, and against
- * kubernetes-models' schemas when installed), and the contracts: values keys (DESIGN.md
- * §10), sharding, the projected STS token, the config checksum, the security context, the
+ * kubernetes-models' schemas when installed), and the contracts: values keys (docs/deployment.md), sharding, the projected STS token, the config checksum, the security context, the
  * PrometheusRule equal to config/prometheus/idp-canary.rules.yaml.
  */
 import { before, describe, test } from 'node:test';
@@ -89,7 +88,7 @@ describe('helm chart', helmOptions(), () => {
     helmBin = path;
   });
 
-  test('values carry every key of DESIGN.md §10, with the documented defaults', () => {
+  test('values carry every key of docs/deployment.md, with the documented defaults', () => {
     const keys = [
       'image.repository', 'image.tag', 'image.pullPolicy', 'config', 'shards',
       'serviceAccount.create', 'serviceAccount.name', 'serviceAccount.annotations',

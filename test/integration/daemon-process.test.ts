@@ -1,5 +1,5 @@
 /**
- * The real command line as a process (DESIGN.md §4, §6.3): `idp-canary run` serves
+ * The real command line as a process (docs/architecture.md, "Contracts"): `idp-canary run` serves
  * health, readiness and metrics; SIGHUP with a broken file keeps the old configuration
  * running and says so in a metric; a fixed file through `POST /-/reload` applies and drops
  * a removed IdP's series; SIGTERM exits 0 promptly. `validate-config` exits 2 naming the

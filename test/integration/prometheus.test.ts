@@ -1,5 +1,5 @@
 /**
- * The daemon against the real Prometheus tools (Debian `prometheus`, DESIGN.md §9):
+ * The daemon against the real Prometheus tools (Debian `prometheus`, docs/architecture.md, "Tests"):
  * `promtool check metrics` accepts the daemon's own /metrics (lint warnings count as
  * failures), and a real Prometheus scrapes it and answers `oidc_check_success` for a
  * healthy IdP, a non-cacheable one, one whose JWKS answers 500 and an unreachable one.
