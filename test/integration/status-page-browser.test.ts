@@ -129,7 +129,9 @@ describe('status page in headless Chromium', () => {
       const desktop = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const loaded = await desktop.goto(`${base}/`);
       assert.equal(loaded?.status(), 200);
-      assert.equal(await desktop.title(), 'idp-canary (3 failing)');
+      const failing = status.idps.filter((idp) => idp.health === 'failing').length;
+      assert.equal(failing, 6, 'all but the healthy IdP: over budget, not cacheable (twice), 429, issuer mismatch, unreachable');
+      assert.equal(await desktop.title(), `idp-canary (${failing} failing)`);
       assert.equal(await desktop.locator('script').count(), 0);
       assert.equal(await desktop.locator('meta[http-equiv="refresh"]').count(), 1);
       await assertPageMatches(desktop, status);
