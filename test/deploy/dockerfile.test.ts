@@ -177,7 +177,7 @@ describe('Dockerfile', () => {
 
   test('every package the daemon imports at run time is a production dependency', () => {
     const builtins = new Set(builtinModules);
-    // Loaded only when the daemon runs from TypeScript source (npm start, the tests), to
+    // Loaded only when the daemon runs from TypeScript source (npm run dev, the tests), to
     // give the probe thread tsx's hooks; the image runs compiled JavaScript and never
     // takes that path.
     const sourceOnly = new Set(['src/probes/probe-thread.ts imports tsx']);
