@@ -77,7 +77,10 @@ describe('the npm package, installed with production dependencies only', () => {
   before(async () => {
     dir = await makeTempDir('idp-canary-package-');
     await mkdir(join(dir.path, 'elsewhere'));
-    const pack = await runProcess('npm', ['pack', '--json', '--pack-destination', dir.path], { cwd: ROOT, timeoutMs: 180_000 });
+    // Under `npm test`, npm's own npm_* variables (npm_config_local_prefix...) are in the
+    // environment: none reaches these npm commands, so each works on its own directory.
+    const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+    const pack = await runProcess('npm', ['pack', '--json', '--pack-destination', dir.path], { cwd: ROOT, env: npmEnv, timeoutMs: 180_000 });
     assert.equal(pack.code, 0, `npm pack failed:\n${pack.stderr}`);
     packed = (JSON.parse(pack.stdout) as PackResult[])[0]!;
 
@@ -87,10 +90,10 @@ describe('the npm package, installed with production dependencies only', () => {
     assert.equal(untar.code, 0, untar.stderr);
     const install = await runProcess('npm', ['ci', '--omit=dev', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], {
       cwd: app,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      env: npmEnv,
       timeoutMs: 120_000,
     });
-    assert.equal(install.code, 0, `npm ci --omit=dev --offline in the unpacked package failed:\n${install.stderr}`);
+    assert.equal(install.code, 0, `npm ci --omit=dev --offline in the unpacked package failed (ENOTCACHED: run npm ci in the checkout first, it fills npm's cache):\n${install.stderr}`);
     // What npm's bin link does: a link named after the command to the file `bin` names.
     bin = join(dir.path, 'bin');
     await mkdir(bin);
