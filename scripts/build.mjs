@@ -24,7 +24,7 @@ try {
   console.error(
     'build: TypeScript is not installed (npm ci --omit=dev?), so dist/ cannot be built.\n' +
       'From a checkout run `npm ci` (with the dev dependencies); to run with production\n' +
-      'dependencies only, install the package that `npm pack` makes (docs/deployment.md).',
+      'dependencies only, install the package that `npm pack` makes (README.md, "Command line").',
   );
   process.exit(1);
 }
