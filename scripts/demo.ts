@@ -60,7 +60,8 @@ async function main(): Promise<void> {
   const address = daemon.server.addresses().find((entry) => typeof entry !== 'string' && entry.family === 'IPv4');
   const base = typeof address === 'object' && address !== undefined ? `http://${address.address}:${address.port}` : `http://${listen}`;
 
-  process.stdout.write(formatLabBanner(lab));
+  // A checkout: the bin is reached through npx (src/cli/invocation.ts).
+  process.stdout.write(formatLabBanner(lab, { command: 'npx idp-canary' }));
   process.stdout.write(
     `\nThe daemon is running on the lab's configuration:\n` +
       `  status page:  ${base}/\n` +

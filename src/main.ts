@@ -7,10 +7,12 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
 import { parseShard, selectShard } from './schedule/shard.js';
 import { CHECK_SYNOPSIS, checkCommand } from './cli/check.js';
+import { invocationPrefix } from './cli/invocation.js';
 import { LAB_SYNOPSIS, labCommand } from './cli/lab.js';
 import { startDaemon } from './cli/run.js';
 import { validateConfigCommand } from './cli/validate-config.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
+import { DEFAULT_CONFIG_FILE } from './package-files.js';
 import { VERSION } from './version.js';
 
 const USAGE = `idp-canary ${VERSION}: watches what AWS STS AssumeRoleWithWebIdentity depends on.
@@ -26,10 +28,8 @@ idp-canary check --help and idp-canary lab --help describe those two commands.
 --shard I/N: probe only the IdPs whose stable hash lands on replica I of N (0-based).
 
 Environment: IDP_CANARY_CONFIG, IDP_CANARY_LISTEN, IDP_CANARY_SHARD, LOG_LEVEL.
-Default configuration: config/default.yaml.
+Default configuration: config/default.yaml of the package (${DEFAULT_CONFIG_FILE}).
 `;
-
-const DEFAULT_CONFIG = 'config/default.yaml';
 
 function usageError(message: string): never {
   process.stderr.write(`idp-canary: ${message}\n\n${USAGE}`);
@@ -41,6 +41,7 @@ async function lab(argv: string[]): Promise<void> {
   const result = await labCommand(argv, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
+    command: invocationPrefix(process.argv[1], process.cwd(), process.env.npm_command),
   });
   if (result.lab === null) {
     process.exitCode = result.exitCode;
@@ -108,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
   const [command = 'run', ...rest] = positionals;
   if (command === 'check' || command === 'lab') usageError(`put "${command}" first: idp-canary ${command} [options]`);
   if (rest.length > 0) usageError(`unexpected argument "${rest[0]}"`);
-  const configPath = values.config ?? process.env.IDP_CANARY_CONFIG ?? DEFAULT_CONFIG;
+  const configPath = values.config ?? process.env.IDP_CANARY_CONFIG ?? DEFAULT_CONFIG_FILE;
 
   if (command === 'validate-config') {
     process.exitCode = await validateConfigCommand(configPath, {

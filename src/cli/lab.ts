@@ -2,10 +2,14 @@
  * `idp-canary lab [--listen HOST:PORT] [--out DIR] [--rotate-every DURATION]`: starts the
  * lab (src/lab/lab.ts) and prints its banner. It returns the running lab; main.ts keeps
  * the process alive and calls `close()` on SIGINT or SIGTERM.
+ *
+ * The lab itself (src/lab/, with node-forge for its certificates) is imported only once
+ * the lab starts: main.ts imports this file for every command, and the daemon, `check`
+ * and `validate-config` must not load what only the lab needs.
  */
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../config/duration.js';
-import { formatLabBanner, startLab, type Lab } from '../lab/lab.js';
+import type { Lab } from '../lab/lab.js';
 
 /** The synopsis of `lab`, for the top-level usage. */
 export const LAB_SYNOPSIS = 'idp-canary lab [--listen 127.0.0.1:PORT] [--out DIR] [--rotate-every 5m] [--daemon-listen HOST:PORT]';
@@ -24,6 +28,8 @@ export const LAB_USAGE = `${LAB_SYNOPSIS}
 export interface LabIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** How the user runs idp-canary, for the printed commands (src/cli/invocation.ts); default `idp-canary`. */
+  command?: string;
 }
 
 /** The outcome: an exit code when the lab did not start (or --help), else the running lab. */
@@ -74,6 +80,7 @@ export async function labCommand(argv: readonly string[], io: LabIo): Promise<La
     return usage(`--daemon-listen must be HOST:PORT, got "${daemonListen}"`);
   }
   let lab: Lab;
+  const { formatLabBanner, startLab } = await import('../lab/lab.js');
   try {
     lab = await startLab({
       port,
@@ -86,6 +93,6 @@ export async function labCommand(argv: readonly string[], io: LabIo): Promise<La
     io.stderr(`idp-canary lab: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     return { exitCode: 1, lab: null };
   }
-  io.stdout(formatLabBanner(lab, rotateEveryMs === undefined ? {} : { rotateEveryMs }));
+  io.stdout(formatLabBanner(lab, { ...(rotateEveryMs === undefined ? {} : { rotateEveryMs }), ...(io.command === undefined ? {} : { command: io.command }) }));
   return { exitCode: null, lab };
 }

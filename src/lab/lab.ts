@@ -297,7 +297,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
 }
 
 /** The text `idp-canary lab` prints: what runs where, what to trust, and what to try. */
-export function formatLabBanner(lab: Lab, options: { rotateEveryMs?: number } = {}): string {
+export function formatLabBanner(lab: Lab, options: { rotateEveryMs?: number; command?: string } = {}): string {
+  // How the user runs idp-canary from their shell (see src/cli/invocation.ts).
+  const command = options.command ?? 'idp-canary';
   const width = Math.max(...lab.idps.map((idp) => idp.name.length));
   const healthy = lab.idps.find((idp) => idp.name === 'healthy');
   const failing = lab.idps.filter((idp) => idp.name !== 'healthy');
@@ -318,14 +320,14 @@ export function formatLabBanner(lab: Lab, options: { rotateEveryMs?: number } = 
     ...lab.configYaml.trimEnd().split('\n').map((line) => `  ${line}`),
     '',
     'Try:',
-    `  idp-canary run --config ${lab.configPath}`,
+    `  ${command} run --config ${lab.configPath}`,
   ];
   if (healthy) {
-    lines.push(`  idp-canary check ${healthy.issuer} --ca-file ${lab.caFile}`);
+    lines.push(`  ${command} check ${healthy.issuer} --ca-file ${lab.caFile}`);
     lines.push(
-      `  idp-canary check ${healthy.issuer} --ca-file ${lab.caFile} --token-file ${lab.tokenFile} --role-arn ${lab.roleArn} --region us-east-1 --region eu-west-1 --sts-endpoint ${lab.sts.url}`,
+      `  ${command} check ${healthy.issuer} --ca-file ${lab.caFile} --token-file ${lab.tokenFile} --role-arn ${lab.roleArn} --region us-east-1 --region eu-west-1 --sts-endpoint ${lab.sts.url}`,
     );
   }
-  for (const idp of failing.filter((entry) => entry.name !== 'rotating')) lines.push(`  idp-canary check ${idp.issuer} --ca-file ${lab.caFile}`);
+  for (const idp of failing.filter((entry) => entry.name !== 'rotating')) lines.push(`  ${command} check ${idp.issuer} --ca-file ${lab.caFile}`);
   return `${lines.join('\n')}\n`;
 }

@@ -62,7 +62,7 @@ const WORKER_URL = new URL(`./probe-worker${EXTENSION}`, import.meta.url);
 
 function newWorker(data: ProbeWorkerData): Worker {
   if (EXTENSION !== '.ts') return new Worker(WORKER_URL, { workerData: data });
-  // Run from TypeScript source (npm start, the tests): a worker does not inherit tsx's
+  // Run from TypeScript source (npm run dev, the tests): a worker does not inherit tsx's
   // module hooks, so it registers them before it loads its entry.
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
   return new Worker(bootstrap, { eval: true, workerData: data });

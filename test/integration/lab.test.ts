@@ -111,6 +111,10 @@ describe('idp-canary lab', () => {
     assert.ok(banner.includes(`idp-canary run --config ${lab.configPath}`));
     assert.ok(banner.includes(`idp-canary check ${lab.idps[0]!.issuer} --ca-file ${lab.caFile} --token-file ${lab.tokenFile} --role-arn ${lab.roleArn}`));
     assert.ok(banner.includes(`  ${lab.configYaml.split('\n')[0]}`), 'the config is printed');
+    // Run through npx (src/cli/invocation.ts), every printed command says so.
+    const viaNpx = formatLabBanner(lab, { command: 'npx idp-canary' });
+    const tried = viaNpx.slice(viaNpx.indexOf('\nTry:\n')).split('\n').slice(2).filter(Boolean);
+    assert.ok(tried.length > 3 && tried.every((line) => line.startsWith('  npx idp-canary ')), tried.join('\n'));
   });
 
   test('close() stops the servers and removes its temp directory', async () => {
