@@ -13,6 +13,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseShard } from '../../src/config/shard.js';
 import { join } from 'node:path';
@@ -20,6 +22,8 @@ import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
 import { OPEN_ROUTES } from '../../src/server/auth.js';
+import { createServer } from '../../src/server/server.js';
+import { testApp } from '../fixtures/app.js';
 import { inCi } from '../fixtures/binaries.js';
 import { podFiles, unmounted } from './pod-files.js';
 import { CHART, NAMESPACE, RELEASE, ROOT, at, helm, helmOptions, lint, locateHelm, only, render, selects, type K8sObject } from './helm-fixture.js';
@@ -563,5 +567,61 @@ describe('helm chart', helmOptions(), () => {
     const icon = /^https:\/\/raw\.githubusercontent\.com\/idp-canary\/idp-canary\/main\/(.+)$/.exec(chart.icon);
     assert.ok(icon, `icon ${chart.icon} is served from the repository`);
     assert.ok(existsSync(join(ROOT, icon[1]!)), `${icon[1]} exists`);
+  });
+
+  test('the rendered pod against the real daemon: probes as the kubelet sends them, scrapes as the ServiceMonitor says', async () => {
+    // The Secret as the cluster would hold it: the daemon reads its files, Prometheus its keys.
+    const secret: Record<string, string> = { token: 'scrape-token-0123456789', username: 'prometheus', password: 'scrape-password-9876' };
+    // One IdP that is never due during the test: nothing but the test's own requests.
+    const idps = [{ name: 'quiet', issuer: 'https://127.0.0.1:9/', schedule: '0 0 1 1 *' }];
+    pki ??= await createPki({ hosts: [`${FULLNAME}.${NAMESPACE}.svc`] });
+    const certs = podFiles(pki);
+    const readFile = async (path: string) => (path.startsWith('/etc/idp-canary-secrets/') ? `${secret[path.split('/').pop()!]}\n` : certs.readFile(path));
+    for (const [name, auth] of [['bearer', BEARER], ['basic', BASIC]] as const) {
+      const values = { ...SCENARIOS.tlsAuth!(), config: { server: { listen: '0.0.0.0:9741', tls: TLS_SERVER, auth }, idps } };
+      const objects = render(helmBin, [values]);
+      const config = await parseConfig(configText(objects), 'configmap', { readFile });
+      const { app, log } = testApp(config);
+      const server = createServer({ app, logger: log.logger });
+      app.start();
+      await server.listen({ host: '127.0.0.1', port: 0 });
+      try {
+        const { port } = server.addresses().find((entry): entry is AddressInfo => typeof entry !== 'string')!;
+        const get = (path: string, options: { headers?: Record<string, string>; ca?: string; servername?: string }) =>
+          new Promise<{ status: number; authorized: boolean }>((resolve, reject) => {
+            const verify = options.ca !== undefined;
+            const req = httpsRequest({ host: '127.0.0.1', port, path, agent: false, headers: options.headers ?? {}, rejectUnauthorized: verify, ...(verify ? { ca: options.ca, servername: options.servername } : {}) }, (res) => {
+              res.resume().on('end', () => resolve({ status: res.statusCode ?? 0, authorized: (res.socket as import('node:tls').TLSSocket).authorized }));
+            });
+            req.on('error', reject);
+            req.end();
+          });
+        // The kubelet: the probe's scheme and path, no credentials, no certificate check.
+        const c = container(objects);
+        for (const probe of ['livenessProbe', 'readinessProbe']) {
+          const { path, scheme } = at(c, `${probe}.httpGet`);
+          assert.equal(scheme, 'HTTPS', `${name}: ${probe}`);
+          assert.equal((await get(path, {})).status, 200, `${name}: ${probe} ${path} answers without credentials`);
+        }
+        // Prometheus: https, the CA, the serverName and the credentials the ServiceMonitor names.
+        const endpoint = at(only(objects, 'ServiceMonitor'), 'spec.endpoints.0');
+        assert.equal(endpoint.scheme, 'https');
+        const fromSecret = (ref: { name: string; key: string }) => {
+          assert.equal(ref.name, SECRET);
+          return secret[ref.key]!;
+        };
+        const authorization = endpoint.authorization
+          ? `Bearer ${fromSecret(endpoint.authorization.credentials)}`
+          : `Basic ${Buffer.from(`${fromSecret(endpoint.basicAuth.username)}:${fromSecret(endpoint.basicAuth.password)}`).toString('base64')}`;
+        const trust: { ca: string; servername: string } = { ca: pki.rootPem, servername: String(endpoint.tlsConfig.serverName) };
+        const scrape = await get(endpoint.path, { ...trust, headers: { authorization } });
+        assert.equal(scrape.status, 200, `${name}: the scrape is accepted`);
+        assert.ok(scrape.authorized, `${name}: the certificate verifies for ${trust.servername}`);
+        assert.equal((await get(endpoint.path, trust)).status, 401, `${name}: without credentials, refused`);
+      } finally {
+        await app.stop(100);
+        await server.close();
+      }
+    }
   });
 });
