@@ -96,7 +96,7 @@ function everything(): object {
   return {
     shards: 3,
     stsToken: { enabled: true },
-    serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
+    serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' }, tlsConfig: TLS_CA },
     prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
     grafanaDashboard: { enabled: true },
     networkPolicy: {
@@ -106,7 +106,9 @@ function everything(): object {
     },
     podDisruptionBudget: { enabled: true },
     serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/idp-canary' } },
-    config: { ...chartValues.config, idps: [...chartValues.config.idps, STS_IDP, ENV_TOKEN_IDP] },
+    config: { ...chartValues.config, server: { ...chartValues.config.server, tls: TLS_SERVER, auth: { ...BEARER, ...BASIC } }, idps: [...chartValues.config.idps, STS_IDP, ENV_TOKEN_IDP] },
+    existingSecret: SECRET,
+    ...TLS_MOUNT,
   };
 }
 
@@ -412,6 +414,12 @@ describe('helm chart', helmOptions(), () => {
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /NOTES:[\s\S]*port-forward svc\/canary-idp-canary 9741:9741/);
     assert.match(run.stdout, /system:serviceaccount:monitoring:canary-idp-canary/);
+    assert.match(run.stdout, /open https:\/\/127\.0\.0\.1:9741\//, 'the status page over HTTPS with server.tls');
+    assert.match(run.stdout, /needs the credentials of config\.server\.auth/);
+    const plain = helm(helmBin, ['install', RELEASE, CHART, '--dry-run=client', '--namespace', NAMESPACE]);
+    const notes = plain.stdout.split('NOTES:')[1] ?? '';
+    assert.match(notes, /open http:\/\/127\.0\.0\.1:9741\//);
+    assert.doesNotMatch(notes, /credentials/);
   });
 
   test('server.tls: probes over HTTPS; the ServiceMonitor scrapes https, trusting the given CA for the Service name', () => {
