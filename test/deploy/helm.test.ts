@@ -139,6 +139,7 @@ const SCENARIOS: Record<string, () => object> = {
     serviceMonitor: { enabled: true, scheme: 'https', tlsConfig: TLS_CA, authorization: { credentials: { name: SECRET, key: 'token' } } },
   }),
   extras,
+  canaryDownOnly: () => ({ config: { ...chartValues.config, alertmanager: { urls: ['http://alertmanager.monitoring.svc:9093'] } }, prometheusRule: { enabled: true, canaryDownOnly: true } }),
 };
 
 function workload(objects: K8sObject[]): K8sObject {
@@ -177,6 +178,7 @@ describe('helm chart', helmOptions(), () => {
       'extraVolumes', 'extraVolumeMounts', 'topologySpreadConstraints', 'serviceMonitor.scheme', 'serviceMonitor.scrapeTimeout',
       'serviceMonitor.tlsConfig', 'serviceMonitor.authorization', 'serviceMonitor.basicAuth', 'serviceMonitor.relabelings',
       'serviceMonitor.metricRelabelings', 'prometheusRule.namespace', 'prometheusRule.additionalLabels', 'prometheusRule.runbookBaseUrl',
+      'prometheusRule.canaryDownOnly',
     );
     for (const key of keys) assert.notEqual(at(chartValues, key), undefined, `values.yaml lacks ${key}`);
     assert.equal(chartValues.shards, 1);
@@ -566,6 +568,18 @@ describe('helm chart', helmOptions(), () => {
     // A trailing # is not doubled.
     const hashed = only(render(helmBin, [{ prometheusRule: { enabled: true, runbookBaseUrl: `${base}#` } }]), 'PrometheusRule');
     assert.equal(at(hashed, 'spec.groups.1.rules.0.annotations.runbook_url'), `${base}#${at(hashed, 'spec.groups.1.rules.0.alert').toLowerCase()}`);
+  });
+
+  test('prometheusRule.canaryDownOnly: only IdPCanaryDown, as the rules file has it, for when the daemon sends the rest', () => {
+    const source = parse(readFileSync(RULES_SOURCE, 'utf8')) as { groups: { rules: { alert?: string; annotations?: Record<string, string> }[] }[] };
+    const expected = source.groups.flatMap((group) => group.rules).filter((rule) => rule.alert === 'IdPCanaryDown');
+    assert.equal(expected.length, 1, 'the rules file has IdPCanaryDown');
+    const rule = only(render(helmBin, [SCENARIOS.canaryDownOnly!()]), 'PrometheusRule');
+    assert.deepEqual(at(rule, 'spec.groups'), [{ name: 'idp-canary', rules: expected }]);
+    const moved = only(render(helmBin, [{ prometheusRule: { enabled: true, canaryDownOnly: true, runbookBaseUrl: 'https://wiki.example.com/rb' } }]), 'PrometheusRule');
+    assert.equal(at(moved, 'spec.groups.0.rules.0.annotations.runbook_url'), 'https://wiki.example.com/rb#idpcanarydown');
+    const notes = helm(helmBin, ['install', RELEASE, CHART, '--dry-run=client', '--namespace', NAMESPACE], [SCENARIOS.canaryDownOnly!()]);
+    assert.match(notes.stdout.split('NOTES:')[1] ?? '', /IdPCanaryDown only[\s\S]*The daemon sends the other alerts itself/);
   });
 
   test('Chart.yaml: home, sources, maintainers and an icon that exists in the repository', () => {
