@@ -12,19 +12,21 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseShard } from '../../src/config/shard.js';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
 import { OPEN_ROUTES } from '../../src/server/auth.js';
 import { createServer } from '../../src/server/server.js';
 import { testApp } from '../fixtures/app.js';
-import { inCi } from '../fixtures/binaries.js';
+import { binaryOptions, inCi, requireBinary } from '../fixtures/binaries.js';
+import { makeTempDir } from '../fixtures/temp.js';
 import { podFiles, unmounted } from './pod-files.js';
 import { CHART, NAMESPACE, RELEASE, ROOT, at, helm, helmOptions, lint, locateHelm, only, render, selects, type K8sObject } from './helm-fixture.js';
 import { validateObject, validateWithModels } from './k8s-shapes.js';
@@ -580,6 +582,23 @@ describe('helm chart', helmOptions(), () => {
     assert.equal(at(moved, 'spec.groups.0.rules.0.annotations.runbook_url'), 'https://wiki.example.com/rb#idpcanarydown');
     const notes = helm(helmBin, ['install', RELEASE, CHART, '--dry-run=client', '--namespace', NAMESPACE], [SCENARIOS.canaryDownOnly!()]);
     assert.match(notes.stdout.split('NOTES:')[1] ?? '', /IdPCanaryDown only[\s\S]*The daemon sends the other alerts itself/);
+  });
+
+  test('every PrometheusRule the chart renders passes promtool check rules', binaryOptions('promtool'), async (t) => {
+    const promtool = requireBinary(t, 'promtool');
+    if (promtool === null) return;
+    const dir = await makeTempDir();
+    try {
+      for (const [name, values] of [['rules', { prometheusRule: { enabled: true } }], ['extras', extras()], ['canaryDownOnly', SCENARIOS.canaryDownOnly!()]] as const) {
+        const spec: unknown = at(only(render(helmBin, [values as object]), 'PrometheusRule'), 'spec');
+        const file = await dir.write(`${name}.rules.yaml`, stringify(spec));
+        const result: { status: number | null; stdout: string; stderr: string } = spawnSync(promtool, ['check', 'rules', file], { encoding: 'utf8' });
+        assert.equal(result.status, 0, `${name}: ${result.stdout}\n${result.stderr}`);
+        assert.match(result.stdout, /SUCCESS: \d+ rules found/, name);
+      }
+    } finally {
+      await dir.remove();
+    }
   });
 
   test('Chart.yaml: home, sources, maintainers and an icon that exists in the repository', () => {
