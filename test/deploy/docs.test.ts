@@ -16,7 +16,8 @@ import { createPki, type Pki } from '../../src/lab/pki.js';
 import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
 import { makeTempDir } from '../fixtures/temp.js';
 import { CHART, RELEASE, ROOT, helmOptions, lint, locateHelm, only, render } from './helm-fixture.js';
-import { validateObject } from './k8s-shapes.js';
+import { validateObject, validateWithModels } from './k8s-shapes.js';
+import { podFiles, unmounted } from './pod-files.js';
 
 const text = readFileSync(join(ROOT, 'docs', 'deployment.md'), 'utf8');
 const blocks = [...text.matchAll(/^```(\w+)\n([\s\S]*?)^```$/gm)].map((match) => ({ lang: match[1]!, body: match[2]!, line: text.slice(0, match.index).split('\n').length }));
@@ -52,7 +53,7 @@ describe('docs/deployment.md examples', () => {
     test('there are values snippets to check', () => assert.ok(snippets.length >= 4));
     let pki: Pki | undefined;
     for (const snippet of snippets) {
-      test(`values at line ${snippet.line}: lint, render, valid objects, a configuration the daemon accepts`, async (t) => {
+      test(`values at line ${snippet.line}: lint, render, valid objects, a configuration the daemon accepts with its files mounted`, async (t) => {
         const { path, error } = locateHelm();
         if (path === null) throw new Error(`${error} [CI=true: a missing binary is a failure]`);
         const values = structuredClone(snippet.value);
@@ -63,11 +64,19 @@ describe('docs/deployment.md examples', () => {
         lint(path, [values]);
         const objects = render(path, [values]);
         assert.deepEqual(objects.flatMap(validateObject), []);
+        assert.deepEqual(await validateWithModels(objects), [], 'kubernetes-models schemas');
+        if (values.existingConfigMap) {
+          assert.equal(objects.filter((object) => object.kind === 'ConfigMap').length, 0, 'no ConfigMap of the chart\'s own');
+          return;
+        }
         const config = (only(objects, 'ConfigMap', `${RELEASE}-idp-canary`).data as Record<string, string>)['config.yaml']!;
-        // CA files named by the example are read at load: hand the loader a real certificate.
-        pki ??= await createPki();
-        const rootPem = pki.rootPem;
-        await parseConfig(config, `docs line ${snippet.line}`, { readFile: async () => rootPem });
+        // Files named by the example (CA bundles, the TLS certificate and key, auth secrets)
+        // are read at load: hand the loader real PEM and secrets, and check the pod mounts them.
+        pki ??= await createPki({ hosts: [`${RELEASE}-idp-canary.monitoring.svc`] });
+        const files = podFiles(pki);
+        await parseConfig(config, `docs line ${snippet.line}`, { readFile: files.readFile });
+        const workload = objects.find((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet') as any;
+        assert.deepEqual(unmounted(files.read, workload.spec.template.spec.containers[0].volumeMounts), [], 'files the configuration names but the pod does not mount');
       });
     }
   });

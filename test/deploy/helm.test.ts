@@ -1,19 +1,33 @@
 /**
  * The Helm chart (helm/idp-canary), checked with the real helm v4 binary: `helm lint
- * --strict` and `helm template` for the default values and each optional feature, the
- * rendered objects validated structurally (test/deploy/k8s-shapes.ts, and against
- * kubernetes-models' schemas when installed), and the contracts: values keys (docs/deployment.md), sharding, the projected STS token, the config checksum, the security context, the
- * PrometheusRule equal to config/prometheus/idp-canary.rules.yaml.
+ * --strict` and `helm template` for the default values and every documented combination
+ * (each optional feature, server.tls, server.auth with bearer or basic credentials, both,
+ * existingConfigMap / existingSecret, the extra values), the rendered objects validated
+ * structurally (test/deploy/k8s-shapes.ts) and against the Kubernetes and Prometheus
+ * Operator schemas of kubernetes-models, the rendered configuration accepted by the
+ * daemon with every file it names mounted, and the contracts: values keys
+ * (docs/deployment.md), sharding, the projected STS token, the config checksum, the
+ * security context, probes and scrapes that follow TLS and auth, the PrometheusRule equal
+ * to config/prometheus/idp-canary.rules.yaml.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseShard } from '../../src/schedule/shard.js';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
-import { inCi } from '../fixtures/binaries.js';
+import { createPki, type Pki } from '../../src/lab/pki.js';
+import { OPEN_ROUTES } from '../../src/server/auth.js';
+import { createServer } from '../../src/server/server.js';
+import { testApp } from '../fixtures/app.js';
+import { binaryOptions, inCi, requireBinary } from '../fixtures/binaries.js';
+import { makeTempDir } from '../fixtures/temp.js';
+import { podFiles, unmounted } from './pod-files.js';
 import { CHART, NAMESPACE, RELEASE, ROOT, at, helm, helmOptions, lint, locateHelm, only, render, selects, type K8sObject } from './helm-fixture.js';
 import { validateObject, validateWithModels } from './k8s-shapes.js';
 
@@ -38,12 +52,53 @@ const ENV_TOKEN_IDP = {
   sts: [{ name: 'canary', roleArn: 'arn:aws:iam::111122223333:role/idp-canary-kc', regions: ['us-east-1'], token: { env: 'KC_TOKEN' } }],
 };
 
+/** config.server.tls, with the certificate Secret mounted where it points. */
+const TLS_SECRET = 'idp-canary-tls';
+const TLS_SERVER = { certFile: '/etc/idp-canary-tls/tls.crt', keyFile: '/etc/idp-canary-tls/tls.key' };
+const TLS_MOUNT = {
+  extraVolumes: [{ name: 'tls', secret: { secretName: TLS_SECRET } }],
+  extraVolumeMounts: [{ name: 'tls', mountPath: '/etc/idp-canary-tls', readOnly: true }],
+};
+const TLS_CA = { ca: { secret: { name: TLS_SECRET, key: 'ca.crt' } } };
+/** existingSecret, mounted at /etc/idp-canary-secrets, holds the auth files. */
+const SECRET = 'idp-canary-secrets';
+const BEARER = { bearerTokenFile: '/etc/idp-canary-secrets/token' };
+const BASIC = { basic: { username: 'prometheus', passwordFile: '/etc/idp-canary-secrets/password' } };
+/** The default configuration with these config.server keys added. */
+const withServer = (server: object) => ({ ...chartValues.config, server: { ...chartValues.config.server, ...server } });
+const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+
+/** The extra values users look for, all at once. */
+function extras(): object {
+  return {
+    image: { repository: 'registry.example.com/idp-canary', digest: DIGEST },
+    extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=512' }],
+    extraEnvFrom: [{ secretRef: { name: 'idp-tokens' } }, { configMapRef: { name: 'proxy-env', optional: true }, prefix: 'PROXY_' }],
+    extraVolumes: [{ name: 'corp-ca', configMap: { name: 'corp-root-ca' } }],
+    extraVolumeMounts: [{ name: 'corp-ca', mountPath: '/etc/idp-canary-ca', readOnly: true }],
+    topologySpreadConstraints: [
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'idp-canary' } } },
+    ],
+    livenessProbe: { initialDelaySeconds: 5, periodSeconds: 20 },
+    readinessProbe: { httpGet: null, tcpSocket: { port: 'http' } },
+    serviceMonitor: {
+      enabled: true,
+      interval: '30s',
+      scrapeTimeout: '10s',
+      relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node', action: 'replace' }],
+      metricRelabelings: [{ sourceLabels: ['__name__'], regex: 'nodejs_.*', action: 'drop' }],
+    },
+    prometheusRule: { enabled: true, namespace: 'prometheus-rules', labels: { release: 'kps' }, additionalLabels: { team: 'identity' }, runbookBaseUrl: 'https://wiki.example.com/idp-canary/runbook' },
+  };
+}
+
 /** Every feature on, in one release. */
 function everything(): object {
   return {
     shards: 3,
     stsToken: { enabled: true },
-    serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
+    serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' }, tlsConfig: TLS_CA },
     prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
     grafanaDashboard: { enabled: true },
     networkPolicy: {
@@ -53,7 +108,9 @@ function everything(): object {
     },
     podDisruptionBudget: { enabled: true },
     serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/idp-canary' } },
-    config: { ...chartValues.config, idps: [...chartValues.config.idps, STS_IDP, ENV_TOKEN_IDP] },
+    config: { ...chartValues.config, server: { ...chartValues.config.server, tls: TLS_SERVER, auth: { ...BEARER, ...BASIC } }, idps: [...chartValues.config.idps, STS_IDP, ENV_TOKEN_IDP] },
+    existingSecret: SECRET,
+    ...TLS_MOUNT,
   };
 }
 
@@ -66,6 +123,25 @@ const SCENARIOS: Record<string, () => object> = {
   networkPolicy: () => ({ networkPolicy: { enabled: true } }),
   podDisruptionBudget: () => ({ podDisruptionBudget: { enabled: true } }),
   everything,
+  tls: () => ({ config: withServer({ tls: TLS_SERVER }), ...TLS_MOUNT, serviceMonitor: { enabled: true, tlsConfig: TLS_CA } }),
+  authBearer: () => ({ existingSecret: SECRET, config: withServer({ auth: BEARER }), serviceMonitor: { enabled: true } }),
+  authBasic: () => ({ existingSecret: SECRET, config: withServer({ auth: BASIC }), serviceMonitor: { enabled: true } }),
+  tlsAuth: () => ({ existingSecret: SECRET, config: withServer({ tls: TLS_SERVER, auth: { ...BEARER, ...BASIC } }), ...TLS_MOUNT, serviceMonitor: { enabled: true, tlsConfig: TLS_CA } }),
+  authExplicit: () => ({
+    config: withServer({ auth: { bearerTokenFile: '/etc/scrape-token/token' } }),
+    extraVolumes: [{ name: 'scrape-token', secret: { secretName: 'scrape-token' } }],
+    extraVolumeMounts: [{ name: 'scrape-token', mountPath: '/etc/scrape-token', readOnly: true }],
+    serviceMonitor: { enabled: true, authorization: { type: 'Bearer', credentials: { name: 'scrape-token', key: 'token' } } },
+  }),
+  existingConfigMap: () => ({
+    existingConfigMap: 'idp-canary-config',
+    existingSecret: SECRET,
+    livenessProbe: { httpGet: { scheme: 'HTTPS' } },
+    readinessProbe: { httpGet: { scheme: 'HTTPS' } },
+    serviceMonitor: { enabled: true, scheme: 'https', tlsConfig: TLS_CA, authorization: { credentials: { name: SECRET, key: 'token' } } },
+  }),
+  extras,
+  canaryDownOnly: () => ({ config: { ...chartValues.config, alertmanager: { urls: ['http://alertmanager.monitoring.svc:9093'] } }, prometheusRule: { enabled: true, canaryDownOnly: true } }),
 };
 
 function workload(objects: K8sObject[]): K8sObject {
@@ -88,7 +164,7 @@ describe('helm chart', helmOptions(), () => {
     helmBin = path;
   });
 
-  test('values carry every key of docs/deployment.md, with the documented defaults', () => {
+  test('values carry every contract key, with the documented defaults', () => {
     const keys = [
       'image.repository', 'image.tag', 'image.pullPolicy', 'config', 'shards',
       'serviceAccount.create', 'serviceAccount.name', 'serviceAccount.annotations',
@@ -98,6 +174,14 @@ describe('helm chart', helmOptions(), () => {
       'networkPolicy.enabled', 'podDisruptionBudget.enabled', 'resources', 'securityContext', 'podSecurityContext',
       'nodeSelector', 'tolerations', 'affinity',
     ];
+    // Added for issue 18: what the prometheus-community charts have and users look for.
+    keys.push(
+      'image.digest', 'existingConfigMap', 'existingSecret', 'livenessProbe', 'readinessProbe', 'extraEnvFrom',
+      'extraVolumes', 'extraVolumeMounts', 'topologySpreadConstraints', 'serviceMonitor.scheme', 'serviceMonitor.scrapeTimeout',
+      'serviceMonitor.tlsConfig', 'serviceMonitor.authorization', 'serviceMonitor.basicAuth', 'serviceMonitor.relabelings',
+      'serviceMonitor.metricRelabelings', 'prometheusRule.namespace', 'prometheusRule.additionalLabels', 'prometheusRule.runbookBaseUrl',
+      'prometheusRule.canaryDownOnly',
+    );
     for (const key of keys) assert.notEqual(at(chartValues, key), undefined, `values.yaml lacks ${key}`);
     assert.equal(chartValues.shards, 1);
     assert.deepEqual(chartValues.stsToken, { enabled: false, audience: 'sts.amazonaws.com', expirationSeconds: 3600, path: '/var/run/secrets/idp-canary/sts-token' });
@@ -111,15 +195,28 @@ describe('helm chart', helmOptions(), () => {
     assert.deepEqual(chartValues.config, repoDefault, 'values.yaml config differs from config/default.yaml');
   });
 
+  let pki: Pki | undefined;
   for (const [name, values] of Object.entries(SCENARIOS)) {
     test(`${name}: helm lint --strict, helm template, objects valid`, async (t) => {
-      lint(helmBin, [values()]);
-      const objects = render(helmBin, [values()]);
+      const given = values() as Record<string, any>;
+      lint(helmBin, [given]);
+      const objects = render(helmBin, [given]);
       const errors = objects.flatMap(validateObject);
       assert.deepEqual(errors, [], `structural errors:\n${errors.join('\n')}`);
-      for (const object of objects) assert.equal(object.metadata.namespace, NAMESPACE, `${object.kind} namespace`);
-      // The daemon validates the rendered configuration exactly as it would in the pod.
-      await parseConfig(configText(objects), 'configmap', { readFile: async () => '' });
+      for (const object of objects) {
+        const expected = object.kind === 'PrometheusRule' ? given.prometheusRule?.namespace || NAMESPACE : NAMESPACE;
+        assert.equal(object.metadata.namespace, expected, `${object.kind} namespace`);
+      }
+      if (given.existingConfigMap) {
+        assert.equal(objects.filter((object) => object.kind === 'ConfigMap').length, 0, 'no ConfigMap of the chart\'s own');
+      } else {
+        // The daemon validates the rendered configuration exactly as it would in the pod,
+        // reading every file it names (certificates, secrets): each one must be mounted.
+        pki ??= await createPki({ hosts: [`${FULLNAME}.${NAMESPACE}.svc`] });
+        const files = podFiles(pki);
+        await parseConfig(configText(objects), 'configmap', { readFile: files.readFile });
+        assert.deepEqual(unmounted(files.read, container(objects).volumeMounts), [], 'files the configuration names but the pod does not mount');
+      }
       const models = await validateWithModels(objects);
       if (models === null) {
         const message = 'kubernetes-models not installed: checked against test/deploy/k8s-shapes.ts only (npm i -D kubernetes-models @kubernetes-models/prometheus-operator for the full schemas)';
@@ -296,7 +393,14 @@ describe('helm chart', helmOptions(), () => {
   });
 
   test('values.schema.json rejects unknown keys and bad values', () => {
-    for (const bad of [{ replicaCount: 2 }, { stsToken: { path: 'relative/token' } }, { image: { pullPolicy: 'Sometimes' } }, { config: { idps: [{ name: 'Bad Name', issuer: 'https://x' }] } }, { serviceMonitor: { interval: '30 seconds' } }]) {
+    for (const bad of [
+      { replicaCount: 2 }, { stsToken: { path: 'relative/token' } }, { image: { pullPolicy: 'Sometimes' } },
+      { config: { idps: [{ name: 'Bad Name', issuer: 'https://x' }] } }, { serviceMonitor: { interval: '30 seconds' } },
+      { image: { digest: 'latest' } }, { serviceMonitor: { scheme: 'ftp' } }, { existingSecret: 'Not_A_Name' },
+      { serviceMonitor: { basicAuth: { username: 'prometheus' } } }, { serviceMonitor: { authorization: { credentials: { name: 's' } } } },
+      { livenessProbe: { periodSeconds: 0 } }, { prometheusRule: { runbookBaseUrl: 'wiki page' } },
+      { topologySpreadConstraints: [{ maxSkew: 1 }] },
+    ]) {
       const run = helm(helmBin, ['template', RELEASE, CHART], [bad]);
       assert.notEqual(run.status, 0, `accepted ${JSON.stringify(bad)}`);
       assert.match(run.stderr, /schema/i, `${JSON.stringify(bad)}: ${run.stderr}`);
@@ -314,5 +418,251 @@ describe('helm chart', helmOptions(), () => {
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /NOTES:[\s\S]*port-forward svc\/canary-idp-canary 9741:9741/);
     assert.match(run.stdout, /system:serviceaccount:monitoring:canary-idp-canary/);
+    assert.match(run.stdout, /open https:\/\/127\.0\.0\.1:9741\//, 'the status page over HTTPS with server.tls');
+    assert.match(run.stdout, /needs the credentials of config\.server\.auth/);
+    const plain = helm(helmBin, ['install', RELEASE, CHART, '--dry-run=client', '--namespace', NAMESPACE]);
+    const notes = plain.stdout.split('NOTES:')[1] ?? '';
+    assert.match(notes, /open http:\/\/127\.0\.0\.1:9741\//);
+    assert.doesNotMatch(notes, /credentials/);
+  });
+
+  test('server.tls: probes over HTTPS; the ServiceMonitor scrapes https, trusting the given CA for the Service name', () => {
+    const plain = render(helmBin, [{ serviceMonitor: { enabled: true } }]);
+    assert.equal(at(container(plain), 'livenessProbe.httpGet.scheme'), 'HTTP');
+    assert.equal(at(container(plain), 'readinessProbe.httpGet.scheme'), 'HTTP');
+    assert.equal(at(only(plain, 'ServiceMonitor'), 'spec.endpoints.0.scheme'), 'http');
+    assert.equal(at(only(plain, 'ServiceMonitor'), 'spec.endpoints.0.tlsConfig'), undefined);
+
+    const objects = render(helmBin, [SCENARIOS.tls!()]);
+    const c = container(objects);
+    for (const [probe, path] of [['livenessProbe', '/-/healthy'], ['readinessProbe', '/-/ready']] as const) {
+      assert.deepEqual(at(c, `${probe}.httpGet`), { path, port: 'http', scheme: 'HTTPS' }, probe);
+    }
+    const endpoint = at(only(objects, 'ServiceMonitor'), 'spec.endpoints.0');
+    assert.equal(endpoint.scheme, 'https');
+    assert.deepEqual(endpoint.tlsConfig, { ...TLS_CA, serverName: `${FULLNAME}.${NAMESPACE}.svc` });
+    assert.equal(endpoint.authorization, undefined, 'no credentials without server.auth');
+    assert.ok(c.volumeMounts.some((mount: { mountPath: string }) => TLS_SERVER.certFile.startsWith(`${mount.mountPath}/`)), 'the certificate is mounted');
+
+    // The given tlsConfig wins over the derived serverName.
+    const named = render(helmBin, [{ ...SCENARIOS.tls!(), serviceMonitor: { enabled: true, tlsConfig: { ...TLS_CA, serverName: 'canary.example.com' } } }]);
+    assert.equal(at(only(named, 'ServiceMonitor'), 'spec.endpoints.0.tlsConfig.serverName'), 'canary.example.com');
+  });
+
+  test('server.auth: the probes stay on the endpoints the daemon leaves open', () => {
+    // src/server/auth.ts: the only routes answered without credentials.
+    for (const scenario of ['authBearer', 'authBasic', 'tlsAuth', 'extras', 'default'] as const) {
+      const c = container(render(helmBin, [SCENARIOS[scenario]!()]));
+      for (const probe of ['livenessProbe', 'readinessProbe']) {
+        const path = at(c, `${probe}.httpGet.path`);
+        if (path !== undefined) assert.ok(OPEN_ROUTES.has(path), `${scenario}: ${probe} probes ${path}, which needs credentials`);
+      }
+    }
+  });
+
+  test('server.auth with a bearer token in existingSecret: the ServiceMonitor sends it from the same Secret', () => {
+    const objects = render(helmBin, [SCENARIOS.authBearer!()]);
+    const endpoint = at(only(objects, 'ServiceMonitor'), 'spec.endpoints.0');
+    assert.deepEqual(endpoint.authorization, { type: 'Bearer', credentials: { name: SECRET, key: 'token' } });
+    assert.equal(endpoint.basicAuth, undefined);
+    assert.equal(endpoint.scheme, 'http');
+    const pod = at(workload(objects), 'spec.template.spec');
+    assert.deepEqual(pod.volumes.find((volume: { name: string }) => volume.name === 'secrets'), { name: 'secrets', secret: { secretName: SECRET } });
+    assert.deepEqual(container(objects).volumeMounts.find((mount: { name: string }) => mount.name === 'secrets'), { name: 'secrets', mountPath: '/etc/idp-canary-secrets', readOnly: true });
+    assert.equal(renderedConfig(objects).server.auth.bearerTokenFile, `/etc/idp-canary-secrets/${endpoint.authorization.credentials.key}`, 'the daemon and Prometheus read the same key');
+  });
+
+  test('server.auth with basic credentials in existingSecret: basicAuth from its username and password keys', () => {
+    const endpoint = at(only(render(helmBin, [SCENARIOS.authBasic!()]), 'ServiceMonitor'), 'spec.endpoints.0');
+    assert.deepEqual(endpoint.basicAuth, { username: { name: SECRET, key: 'username' }, password: { name: SECRET, key: 'password' } });
+    assert.equal(endpoint.authorization, undefined);
+  });
+
+  test('server.tls and server.auth together: https, tlsConfig and one kind of credentials (bearer first)', () => {
+    const endpoint = at(only(render(helmBin, [SCENARIOS.tlsAuth!()]), 'ServiceMonitor'), 'spec.endpoints.0');
+    assert.equal(endpoint.scheme, 'https');
+    assert.equal(endpoint.tlsConfig.serverName, `${FULLNAME}.${NAMESPACE}.svc`);
+    assert.deepEqual(endpoint.authorization, { type: 'Bearer', credentials: { name: SECRET, key: 'token' } });
+    assert.equal(endpoint.basicAuth, undefined, 'authorization and basicAuth are mutually exclusive');
+  });
+
+  test('server.auth: given credentials win; none at all, or both kinds, fail the render', () => {
+    const explicit = at(only(render(helmBin, [SCENARIOS.authExplicit!()]), 'ServiceMonitor'), 'spec.endpoints.0');
+    assert.deepEqual(explicit.authorization, { type: 'Bearer', credentials: { name: 'scrape-token', key: 'token' } });
+    const basic = { username: { name: 'scrape', key: 'user' }, password: { name: 'scrape', key: 'pass' } };
+    const givenBasic = at(only(render(helmBin, [{ ...SCENARIOS.authBearer!(), serviceMonitor: { enabled: true, basicAuth: basic } }]), 'ServiceMonitor'), 'spec.endpoints.0');
+    assert.deepEqual(givenBasic.basicAuth, basic);
+    assert.equal(givenBasic.authorization, undefined);
+
+    // The token file is not in existingSecret, and no credentials are given: every scrape would be a 401.
+    const missing = helm(helmBin, ['template', RELEASE, CHART], [{ config: withServer({ auth: BEARER }), serviceMonitor: { enabled: true } }]);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /config\.server\.auth is set, but the ServiceMonitor would scrape without credentials/);
+    const both = helm(helmBin, ['template', RELEASE, CHART], [{ serviceMonitor: { enabled: true, basicAuth: basic, authorization: { credentials: { name: 's', key: 'k' } } } }]);
+    assert.notEqual(both.status, 0);
+    assert.match(both.stderr, /authorization or basicAuth, not both/);
+    // Without a ServiceMonitor there is nothing to send credentials.
+    assert.equal(helm(helmBin, ['template', RELEASE, CHART], [{ config: withServer({ auth: BEARER }) }]).status, 0);
+  });
+
+  test('existingConfigMap: the pod mounts it, no checksum; scheme and credentials come from the values', () => {
+    const objects = render(helmBin, [SCENARIOS.existingConfigMap!()]);
+    const pod = at(workload(objects), 'spec.template.spec');
+    assert.deepEqual(pod.volumes.find((volume: { name: string }) => volume.name === 'config').configMap, { name: 'idp-canary-config', items: [{ key: 'config.yaml', path: 'config.yaml' }] });
+    assert.equal(at(workload(objects), 'spec.template.metadata.annotations')?.['checksum/config'], undefined, 'nothing to checksum');
+    assert.equal(env(objects).IDP_CANARY_CONFIG?.value, '/etc/idp-canary/config.yaml');
+    assert.equal(at(container(objects), 'livenessProbe.httpGet.scheme'), 'HTTPS');
+    const endpoint = at(only(objects, 'ServiceMonitor'), 'spec.endpoints.0');
+    assert.equal(endpoint.scheme, 'https');
+    assert.deepEqual(endpoint.authorization, { credentials: { name: SECRET, key: 'token' } });
+    // The chart's own ConfigMap is mounted the same way.
+    const own = at(workload(render(helmBin)), 'spec.template.spec').volumes.find((volume: { name: string }) => volume.name === 'config');
+    assert.deepEqual(own.configMap, { name: FULLNAME, items: [{ key: 'config.yaml', path: 'config.yaml' }] });
+  });
+
+  test('extras: digest, envFrom, volumes, topology spread, probe overrides, relabelings, scrapeTimeout', () => {
+    const objects = render(helmBin, [extras()]);
+    const c = container(objects);
+    assert.equal(c.image, `registry.example.com/idp-canary@${DIGEST}`, 'the digest replaces the tag');
+    assert.deepEqual(c.envFrom, [{ secretRef: { name: 'idp-tokens' } }, { configMapRef: { name: 'proxy-env', optional: true }, prefix: 'PROXY_' }]);
+    assert.equal(env(objects).NODE_OPTIONS?.value, '--max-old-space-size=512');
+    assert.ok(c.volumeMounts.some((mount: { name: string }) => mount.name === 'corp-ca'));
+    const pod = at(workload(objects), 'spec.template.spec');
+    assert.ok(pod.volumes.some((volume: { name: string }) => volume.name === 'corp-ca'));
+    const [zone, host] = pod.topologySpreadConstraints;
+    assert.ok(selects(zone.labelSelector, at(workload(objects), 'spec.template.metadata.labels')), 'a constraint without a selector spreads the chart\'s pods');
+    assert.deepEqual(host.labelSelector, { matchLabels: { 'app.kubernetes.io/name': 'idp-canary' } }, 'a given selector is kept');
+    assert.deepEqual(c.livenessProbe, { httpGet: { path: '/-/healthy', port: 'http', scheme: 'HTTP' }, initialDelaySeconds: 5, periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 });
+    assert.deepEqual(c.readinessProbe, { tcpSocket: { port: 'http' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 });
+    const endpoint = at(only(objects, 'ServiceMonitor'), 'spec.endpoints.0');
+    assert.equal(endpoint.scrapeTimeout, '10s');
+    assert.deepEqual(endpoint.relabelings, extras() && (extras() as any).serviceMonitor.relabelings);
+    assert.deepEqual(endpoint.metricRelabelings, (extras() as any).serviceMonitor.metricRelabelings);
+    const noProbe = container(render(helmBin, [{ livenessProbe: null }]));
+    assert.equal(noProbe.livenessProbe, undefined, 'null removes a probe');
+    assert.ok(noProbe.readinessProbe);
+  });
+
+  test('prometheusRule: namespace, labels with additionalLabels, and runbook URLs under runbookBaseUrl', () => {
+    const objects = render(helmBin, [extras()]);
+    const rule = only(objects, 'PrometheusRule');
+    assert.equal(rule.metadata.namespace, 'prometheus-rules');
+    assert.equal(rule.metadata.labels?.release, 'kps');
+    assert.equal(rule.metadata.labels?.team, 'identity');
+    const source = parse(readFileSync(RULES_SOURCE, 'utf8')) as { groups: { rules: { alert?: string; annotations?: Record<string, string> }[] }[] };
+    const rendered = at(rule, 'spec.groups') as typeof source.groups;
+    const base = 'https://wiki.example.com/idp-canary/runbook';
+    let alerts = 0;
+    for (const [g, group] of rendered.entries()) {
+      for (const [r, entry] of group.rules.entries()) {
+        const original = source.groups[g]!.rules[r]!;
+        if (entry.alert === undefined) {
+          assert.deepEqual(entry, original);
+          continue;
+        }
+        alerts += 1;
+        assert.equal(entry.annotations?.runbook_url, `${base}#${entry.alert.toLowerCase()}`, entry.alert);
+        // Nothing but the runbook URL differs.
+        assert.deepEqual({ ...entry, annotations: { ...entry.annotations, runbook_url: null } }, { ...original, annotations: { ...original.annotations, runbook_url: null } });
+      }
+    }
+    assert.ok(alerts > 10);
+    // A trailing # is not doubled.
+    const hashed = only(render(helmBin, [{ prometheusRule: { enabled: true, runbookBaseUrl: `${base}#` } }]), 'PrometheusRule');
+    assert.equal(at(hashed, 'spec.groups.1.rules.0.annotations.runbook_url'), `${base}#${at(hashed, 'spec.groups.1.rules.0.alert').toLowerCase()}`);
+  });
+
+  test('prometheusRule.canaryDownOnly: only IdPCanaryDown, as the rules file has it, for when the daemon sends the rest', () => {
+    const source = parse(readFileSync(RULES_SOURCE, 'utf8')) as { groups: { rules: { alert?: string; annotations?: Record<string, string> }[] }[] };
+    const expected = source.groups.flatMap((group) => group.rules).filter((rule) => rule.alert === 'IdPCanaryDown');
+    assert.equal(expected.length, 1, 'the rules file has IdPCanaryDown');
+    const rule = only(render(helmBin, [SCENARIOS.canaryDownOnly!()]), 'PrometheusRule');
+    assert.deepEqual(at(rule, 'spec.groups'), [{ name: 'idp-canary', rules: expected }]);
+    const moved = only(render(helmBin, [{ prometheusRule: { enabled: true, canaryDownOnly: true, runbookBaseUrl: 'https://wiki.example.com/rb' } }]), 'PrometheusRule');
+    assert.equal(at(moved, 'spec.groups.0.rules.0.annotations.runbook_url'), 'https://wiki.example.com/rb#idpcanarydown');
+    const notes = helm(helmBin, ['install', RELEASE, CHART, '--dry-run=client', '--namespace', NAMESPACE], [SCENARIOS.canaryDownOnly!()]);
+    assert.match(notes.stdout.split('NOTES:')[1] ?? '', /IdPCanaryDown only[\s\S]*The daemon sends the other alerts itself/);
+  });
+
+  test('every PrometheusRule the chart renders passes promtool check rules', binaryOptions('promtool'), async (t) => {
+    const promtool = requireBinary(t, 'promtool');
+    if (promtool === null) return;
+    const dir = await makeTempDir();
+    try {
+      for (const [name, values] of [['rules', { prometheusRule: { enabled: true } }], ['extras', extras()], ['canaryDownOnly', SCENARIOS.canaryDownOnly!()]] as const) {
+        const spec: unknown = at(only(render(helmBin, [values as object]), 'PrometheusRule'), 'spec');
+        const file = await dir.write(`${name}.rules.yaml`, stringify(spec));
+        const result: { status: number | null; stdout: string; stderr: string } = spawnSync(promtool, ['check', 'rules', file], { encoding: 'utf8' });
+        assert.equal(result.status, 0, `${name}: ${result.stdout}\n${result.stderr}`);
+        assert.match(result.stdout, /SUCCESS: \d+ rules found/, name);
+      }
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  test('Chart.yaml: home, sources, maintainers and an icon that exists in the repository', () => {
+    assert.match(chart.home, /^https:\/\//);
+    assert.ok(Array.isArray(chart.sources) && chart.sources.length > 0 && chart.sources.every((url: string) => url.startsWith('https://')));
+    assert.ok(Array.isArray(chart.maintainers) && chart.maintainers.every((entry: { name?: string }) => typeof entry.name === 'string' && entry.name.length > 0));
+    const icon = /^https:\/\/raw\.githubusercontent\.com\/idp-canary\/idp-canary\/main\/(.+)$/.exec(chart.icon);
+    assert.ok(icon, `icon ${chart.icon} is served from the repository`);
+    assert.ok(existsSync(join(ROOT, icon[1]!)), `${icon[1]} exists`);
+  });
+
+  test('the rendered pod against the real daemon: probes as the kubelet sends them, scrapes as the ServiceMonitor says', async () => {
+    // The Secret as the cluster would hold it: the daemon reads its files, Prometheus its keys.
+    const secret: Record<string, string> = { token: 'scrape-token-0123456789', username: 'prometheus', password: 'scrape-password-9876' };
+    // One IdP that is never due during the test: nothing but the test's own requests.
+    const idps = [{ name: 'quiet', issuer: 'https://127.0.0.1:9/', schedule: '0 0 1 1 *' }];
+    pki ??= await createPki({ hosts: [`${FULLNAME}.${NAMESPACE}.svc`] });
+    const certs = podFiles(pki);
+    const readFile = async (path: string) => (path.startsWith('/etc/idp-canary-secrets/') ? `${secret[path.split('/').pop()!]}\n` : certs.readFile(path));
+    for (const [name, auth] of [['bearer', BEARER], ['basic', BASIC]] as const) {
+      const values = { ...SCENARIOS.tlsAuth!(), config: { server: { listen: '0.0.0.0:9741', tls: TLS_SERVER, auth }, idps } };
+      const objects = render(helmBin, [values]);
+      const config = await parseConfig(configText(objects), 'configmap', { readFile });
+      const { app, log } = testApp(config);
+      const server = createServer({ app, logger: log.logger });
+      app.start();
+      await server.listen({ host: '127.0.0.1', port: 0 });
+      try {
+        const { port } = server.addresses().find((entry): entry is AddressInfo => typeof entry !== 'string')!;
+        const get = (path: string, options: { headers?: Record<string, string>; ca?: string; servername?: string }) =>
+          new Promise<{ status: number; authorized: boolean }>((resolve, reject) => {
+            const verify = options.ca !== undefined;
+            const req = httpsRequest({ host: '127.0.0.1', port, path, agent: false, headers: options.headers ?? {}, rejectUnauthorized: verify, ...(verify ? { ca: options.ca, servername: options.servername } : {}) }, (res) => {
+              res.resume().on('end', () => resolve({ status: res.statusCode ?? 0, authorized: (res.socket as import('node:tls').TLSSocket).authorized }));
+            });
+            req.on('error', reject);
+            req.end();
+          });
+        // The kubelet: the probe's scheme and path, no credentials, no certificate check.
+        const c = container(objects);
+        for (const probe of ['livenessProbe', 'readinessProbe']) {
+          const { path, scheme } = at(c, `${probe}.httpGet`);
+          assert.equal(scheme, 'HTTPS', `${name}: ${probe}`);
+          assert.equal((await get(path, {})).status, 200, `${name}: ${probe} ${path} answers without credentials`);
+        }
+        // Prometheus: https, the CA, the serverName and the credentials the ServiceMonitor names.
+        const endpoint = at(only(objects, 'ServiceMonitor'), 'spec.endpoints.0');
+        assert.equal(endpoint.scheme, 'https');
+        const fromSecret = (ref: { name: string; key: string }) => {
+          assert.equal(ref.name, SECRET);
+          return secret[ref.key]!;
+        };
+        const authorization = endpoint.authorization
+          ? `Bearer ${fromSecret(endpoint.authorization.credentials)}`
+          : `Basic ${Buffer.from(`${fromSecret(endpoint.basicAuth.username)}:${fromSecret(endpoint.basicAuth.password)}`).toString('base64')}`;
+        const trust: { ca: string; servername: string } = { ca: pki.rootPem, servername: String(endpoint.tlsConfig.serverName) };
+        const scrape = await get(endpoint.path, { ...trust, headers: { authorization } });
+        assert.equal(scrape.status, 200, `${name}: the scrape is accepted`);
+        assert.ok(scrape.authorized, `${name}: the certificate verifies for ${trust.servername}`);
+        assert.equal((await get(endpoint.path, trust)).status, 401, `${name}: without credentials, refused`);
+      } finally {
+        await app.stop(100);
+        await server.close();
+      }
+    }
   });
 });

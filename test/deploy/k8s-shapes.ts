@@ -66,6 +66,21 @@ const podSecurityContext = obj({
   windowsOptions: 'any',
 });
 const keyRef = obj({ name: 'string', key: 'string', optional: 'boolean' }, ['key']);
+const nameRef = obj({ name: 'string', optional: 'boolean' });
+const envFromSource = obj({ prefix: 'string', configMapRef: nameRef, secretRef: nameRef });
+const topologySpreadConstraint = obj(
+  {
+    maxSkew: 'integer',
+    topologyKey: 'string',
+    whenUnsatisfiable: oneOf('DoNotSchedule', 'ScheduleAnyway'),
+    labelSelector,
+    minDomains: 'integer',
+    matchLabelKeys: arr('string'),
+    nodeAffinityPolicy: oneOf('Honor', 'Ignore'),
+    nodeTaintsPolicy: oneOf('Honor', 'Ignore'),
+  },
+  ['maxSkew', 'topologyKey', 'whenUnsatisfiable'],
+);
 const envVar = obj(
   {
     name: 'string',
@@ -101,7 +116,7 @@ const container = obj(
     args: arr('string'),
     workingDir: 'string',
     env: arr(envVar),
-    envFrom: 'any',
+    envFrom: arr(envFromSource),
     ports: arr(obj({ name: 'string', containerPort: 'integer', protocol: oneOf('TCP', 'UDP', 'SCTP'), hostPort: 'integer', hostIP: 'string' }, ['containerPort'])),
     livenessProbe: probe,
     readinessProbe: probe,
@@ -159,7 +174,7 @@ const podSpec = obj(
     nodeSelector: map(),
     affinity: 'any',
     tolerations: arr('any'),
-    topologySpreadConstraints: 'any',
+    topologySpreadConstraints: arr(topologySpreadConstraint),
     dnsPolicy: 'string',
     enableServiceLinks: 'boolean',
   },
@@ -169,6 +184,27 @@ const podTemplate = obj({ metadata: templateMeta, spec: podSpec }, ['spec']);
 const servicePort = obj({ name: 'string', port: 'integer', targetPort: 'intOrString', protocol: oneOf('TCP', 'UDP', 'SCTP'), nodePort: 'integer', appProtocol: 'string' }, ['port']);
 const peer = obj({ podSelector: labelSelector, namespaceSelector: labelSelector, ipBlock: obj({ cidr: 'string', except: arr('string') }, ['cidr']) });
 const policyPort = obj({ port: 'intOrString', protocol: oneOf('TCP', 'UDP', 'SCTP'), endPort: 'integer' });
+
+// Prometheus Operator (monitoring.coreos.com/v1) scrape settings, as its CRDs define them.
+const secretOrConfigMap = obj({ secret: keyRef, configMap: keyRef });
+const safeTlsConfig = obj({
+  ca: secretOrConfigMap,
+  cert: secretOrConfigMap,
+  keySecret: keyRef,
+  serverName: 'string',
+  insecureSkipVerify: 'boolean',
+  minVersion: oneOf('TLS10', 'TLS11', 'TLS12', 'TLS13'),
+  maxVersion: oneOf('TLS10', 'TLS11', 'TLS12', 'TLS13'),
+});
+const relabelConfig = obj({
+  sourceLabels: arr('string'),
+  separator: 'string',
+  targetLabel: 'string',
+  regex: 'string',
+  modulus: 'integer',
+  replacement: 'string',
+  action: oneOf('replace', 'Replace', 'keep', 'Keep', 'drop', 'Drop', 'hashmod', 'HashMod', 'labelmap', 'LabelMap', 'labeldrop', 'LabelDrop', 'labelkeep', 'LabelKeep', 'lowercase', 'Lowercase', 'uppercase', 'Uppercase', 'keepequal', 'KeepEqual', 'dropequal', 'DropEqual'),
+});
 
 const base = (spec: Record<string, Shape>, required: string[] = []) => obj({ apiVersion: 'string', kind: 'string', metadata: objectMeta, ...spec }, ['apiVersion', 'kind', 'metadata', ...required]);
 
@@ -268,13 +304,13 @@ export const SHAPES: Record<string, Shape> = {
               scrapeTimeout: 'duration',
               honorLabels: 'boolean',
               honorTimestamps: 'boolean',
-              relabelings: 'any',
-              metricRelabelings: 'any',
+              relabelings: arr(relabelConfig),
+              metricRelabelings: arr(relabelConfig),
               params: 'any',
-              tlsConfig: 'any',
-              authorization: 'any',
-              basicAuth: 'any',
-              bearerTokenSecret: 'any',
+              tlsConfig: safeTlsConfig,
+              authorization: obj({ type: 'string', credentials: keyRef }),
+              basicAuth: obj({ username: keyRef, password: keyRef }),
+              bearerTokenSecret: keyRef,
             }),
           ),
           jobLabel: 'string',
@@ -402,8 +438,17 @@ function checkPodTemplate(template: any, selector: any, path: string, errors: st
       if (port.containerPort < 1 || port.containerPort > 65535) errors.push(`${path}: containerPort ${port.containerPort} out of range`);
     }
     for (const probeName of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+      if (c[probeName] !== undefined) {
+        const handlers = ['httpGet', 'tcpSocket', 'exec', 'grpc'].filter((key) => c[probeName][key] !== undefined && c[probeName][key] !== null);
+        if (handlers.length !== 1) errors.push(`${path}: ${probeName} must have exactly one handler, has ${handlers.join(', ') || 'none'}`);
+      }
       const port = c[probeName]?.httpGet?.port;
       if (typeof port === 'string' && !ports.has(port)) errors.push(`${path}: ${probeName} names port ${port}, which the container does not declare`);
+    }
+    for (const source of c.envFrom ?? []) {
+      const refs = ['configMapRef', 'secretRef'].filter((key) => source[key] !== undefined);
+      if (refs.length !== 1) errors.push(`${path}: an envFrom entry must have exactly one of configMapRef, secretRef`);
+      for (const key of refs) if (!source[key].name) errors.push(`${path}: envFrom ${key} without a name`);
     }
     const envNames = new Set<string>();
     for (const env of c.env ?? []) {
@@ -424,6 +469,14 @@ function checkPodTemplate(template: any, selector: any, path: string, errors: st
       if (!String(mount.mountPath).startsWith('/')) errors.push(`${path}: mountPath ${mount.mountPath} is not absolute`);
     }
   }
+}
+
+/** A Prometheus duration ("1m30s") in seconds. */
+function durationSeconds(text: string): number {
+  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+  let total = 0;
+  for (const [, value, unit] of String(text).matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(value) * units[unit!]!;
+  return total;
 }
 
 /** Errors of one rendered object: structural (unknown fields, types, required) and semantic. */
@@ -452,6 +505,19 @@ export function validateObject(object: any): string[] {
     for (const port of object.spec?.ports ?? []) {
       if (port.name !== undefined && !PORT_NAME.test(port.name)) errors.push(`${id}: port name ${port.name} invalid`);
       if (port.port < 1 || port.port > 65535) errors.push(`${id}: port ${port.port} out of range`);
+    }
+  }
+  if (object.kind === 'ServiceMonitor') {
+    for (const [index, endpoint] of (object.spec?.endpoints ?? []).entries()) {
+      const where = `${id}: endpoints[${index}]`;
+      const credentials = ['authorization', 'basicAuth', 'bearerTokenSecret'].filter((key) => endpoint[key] !== undefined);
+      if (credentials.length > 1) errors.push(`${where}: ${credentials.join(' and ')} are mutually exclusive`);
+      if (endpoint.authorization?.type !== undefined && endpoint.authorization.type.toLowerCase() === 'basic') errors.push(`${where}: authorization type Basic is not allowed, use basicAuth`);
+      if (endpoint.tlsConfig !== undefined && String(endpoint.scheme).toLowerCase() !== 'https') errors.push(`${where}: tlsConfig without scheme https is never used`);
+      for (const ref of [endpoint.authorization?.credentials, endpoint.basicAuth?.username, endpoint.basicAuth?.password]) {
+        if (ref !== undefined && !ref.name) errors.push(`${where}: a secret reference without a name`);
+      }
+      if (endpoint.interval && endpoint.scrapeTimeout && durationSeconds(endpoint.scrapeTimeout) > durationSeconds(endpoint.interval)) errors.push(`${where}: scrapeTimeout longer than interval`);
     }
   }
   if (object.kind === 'ConfigMap') {

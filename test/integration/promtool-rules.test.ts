@@ -1,7 +1,8 @@
 /**
  * The Prometheus rules (config/prometheus/idp-canary.rules.yaml) against the real
  * promtool: `check rules`, `test rules` with a test case for every alert, and the same
- * names, severities, summaries and runbook URLs as the daemon's built-in rules.
+ * names, severities, summaries and runbook URLs as the daemon's built-in rules, plus the
+ * alerts only Prometheus can raise (IdPCanaryDown: the daemon cannot report its own death).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { ALERT_CATALOG, ALERT_NAMES, DEFAULT_RUNBOOK_BASE_URL, runbookUrl, type AlertName } from '../../src/alerts/rules.js';
 import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
+import { PROMETHEUS_ONLY_ALERTS, PROMETHEUS_ONLY_SEVERITY, type PrometheusOnlyAlert } from '../fixtures/prometheus-only-alerts.js';
 import { runProcess } from '../../scripts/lib/process.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,10 +36,17 @@ function alerts(file: RuleFile) {
 }
 
 describe('Prometheus rules', () => {
-  test('the rules file holds exactly the daemon alerts, with the same severities, summaries and runbook URLs', async () => {
+  test('the rules file holds exactly the daemon alerts, with the same severities, summaries and runbook URLs, and the Prometheus-only ones', async () => {
     const rules = alerts(await load<RuleFile>(RULES));
-    assert.deepEqual(rules.map((rule) => rule.alert).sort(), [...ALERT_NAMES].sort());
+    assert.deepEqual(rules.map((rule) => rule.alert).sort(), [...ALERT_NAMES, ...PROMETHEUS_ONLY_ALERTS].sort());
     for (const rule of rules) {
+      if ((PROMETHEUS_ONLY_ALERTS as readonly string[]).includes(rule.alert!)) {
+        const name = rule.alert as PrometheusOnlyAlert;
+        assert.deepEqual(rule.labels, { severity: PROMETHEUS_ONLY_SEVERITY[name] }, name);
+        assert.equal(rule.annotations?.runbook_url, `${DEFAULT_RUNBOOK_BASE_URL}#${name.toLowerCase()}`, name);
+        assert.ok(rule.annotations?.summary && rule.annotations?.description, `${name} has a summary and a description`);
+        continue;
+      }
       const name = rule.alert as AlertName;
       const expected = ALERT_CATALOG[name];
       assert.deepEqual(rule.labels, { severity: expected.severity }, name);
@@ -64,7 +73,7 @@ describe('Prometheus rules', () => {
     if (promtool === null) return;
     const result = await runProcess(promtool, ['check', 'rules', RULES]);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.match(result.stdout, /SUCCESS: 16 rules found/);
+    assert.match(result.stdout, /SUCCESS: 17 rules found/);
   });
 
   test('promtool test rules', binaryOptions('promtool'), async (t) => {
@@ -74,5 +83,12 @@ describe('Prometheus rules', () => {
     const result = await runProcess(promtool, ['test', 'rules', 'idp-canary.rules.test.yaml'], { cwd: dirname(RULE_TESTS), timeoutMs: 60_000 });
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /SUCCESS/);
+  });
+
+  test('every `for:` says what it is in runs of the default 30 s schedule', async () => {
+    const lines = (await readFile(RULES, 'utf8')).split('\n');
+    const durations = lines.filter((line) => /^\s+for: /.test(line));
+    assert.ok(durations.length >= 10);
+    for (const line of durations) assert.match(line, /^\s+for: \S+\s+# .*\b\d+ (failed )?(runs|scrapes)\b.*30 s/, line.trim());
   });
 });

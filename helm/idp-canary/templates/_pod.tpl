@@ -6,12 +6,16 @@ metadata:
     {{- with .Values.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- if or (not .Values.existingConfigMap) .Values.podAnnotations }}
   annotations:
+    {{- if not .Values.existingConfigMap }}
     # Rolls the pods when the configuration changes.
     checksum/config: {{ include "idp-canary.config" . | sha256sum }}
+    {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- end }}
 spec:
   serviceAccountName: {{ include "idp-canary.serviceAccountName" . }}
   # The daemon never calls the Kubernetes API; the STS token, when wanted, is projected below.
@@ -53,24 +57,24 @@ spec:
         {{- with .Values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+      {{- with .Values.extraEnvFrom }}
+      envFrom:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
       ports:
         - name: http
           containerPort: {{ include "idp-canary.containerPort" . }}
           protocol: TCP
+      # /-/healthy and /-/ready stay open when config.server.auth is set: the kubelet sends
+      # no credentials. With config.server.tls they are probed over HTTPS.
+      {{- with .Values.livenessProbe }}
       livenessProbe:
-        httpGet:
-          path: /-/healthy
-          port: http
-        periodSeconds: 10
-        timeoutSeconds: 3
-        failureThreshold: 3
+        {{- include "idp-canary.probe" (dict "root" $ "probe" .) | nindent 8 }}
+      {{- end }}
+      {{- with .Values.readinessProbe }}
       readinessProbe:
-        httpGet:
-          path: /-/ready
-          port: http
-        periodSeconds: 5
-        timeoutSeconds: 3
-        failureThreshold: 3
+        {{- include "idp-canary.probe" (dict "root" $ "probe" .) | nindent 8 }}
+      {{- end }}
       {{- with .Values.resources }}
       resources:
         {{- toYaml . | nindent 8 }}
@@ -91,13 +95,21 @@ spec:
           mountPath: {{ dir .Values.stsToken.path }}
           readOnly: true
         {{- end }}
+        {{- if .Values.existingSecret }}
+        - name: secrets
+          mountPath: {{ include "idp-canary.secretsDir" . }}
+          readOnly: true
+        {{- end }}
         {{- with .Values.extraVolumeMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
   volumes:
     - name: config
       configMap:
-        name: {{ include "idp-canary.fullname" . }}
+        name: {{ .Values.existingConfigMap | default (include "idp-canary.fullname" .) }}
+        items:
+          - key: config.yaml
+            path: config.yaml
     - name: tmp
       emptyDir:
         sizeLimit: 64Mi
@@ -109,6 +121,11 @@ spec:
               audience: {{ .Values.stsToken.audience | quote }}
               expirationSeconds: {{ int .Values.stsToken.expirationSeconds }}
               path: {{ base .Values.stsToken.path }}
+    {{- end }}
+    {{- if .Values.existingSecret }}
+    - name: secrets
+      secret:
+        secretName: {{ .Values.existingSecret }}
     {{- end }}
     {{- with .Values.extraVolumes }}
     {{- toYaml . | nindent 4 }}
@@ -124,5 +141,15 @@ spec:
   {{- with .Values.tolerations }}
   tolerations:
     {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.topologySpreadConstraints }}
+  topologySpreadConstraints:
+    {{- range . }}
+    {{- $constraint := deepCopy . }}
+    {{- if not $constraint.labelSelector }}
+    {{- $_ := set $constraint "labelSelector" (dict "matchLabels" (include "idp-canary.selectorLabels" $ | fromYaml)) }}
+    {{- end }}
+    {{- toYaml (list $constraint) | nindent 4 }}
+    {{- end }}
   {{- end }}
 {{- end -}}
