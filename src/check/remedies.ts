@@ -104,6 +104,10 @@ export const REMEDIES: Readonly<Record<RemedyKey, string>> = {
   AccessDenied:
     'The role\'s trust policy does not allow this token: check the Federated principal (the OIDC provider ARN) and the `aud`/`sub` conditions against the token\'s claims.',
   Throttling: 'STS throttled the call. Retry with exponential backoff and jitter, and spread callers over time.',
+  ThrottlingException: 'STS throttled the call. Retry with exponential backoff and jitter, and spread callers over time.',
+  RequestLimitExceeded: 'The request rate limit was exceeded. Retry with exponential backoff and jitter, and spread callers over time.',
+  TooManyRequestsException: 'Too many requests. Retry with exponential backoff and jitter, and spread callers over time.',
+  throttled: 'The endpoint answered HTTP 429 (throttled). Retry with exponential backoff and jitter, and spread callers over time.',
   RegionDisabledException: 'STS is not activated in this region: enable the region in the account, or use another regional endpoint.',
   MalformedPolicyDocument: 'The session policy sent with the call is invalid.',
   PackedPolicyTooLarge: 'The session policies and tags are too large; send fewer.',

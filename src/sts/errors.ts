@@ -17,6 +17,9 @@ export const STS_ERROR_CODES = [
   'ExpiredTokenException',
   'AccessDenied',
   'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
   'RegionDisabledException',
   'MalformedPolicyDocument',
   'PackedPolicyTooLarge',
@@ -44,6 +47,8 @@ export const STS_LOCAL_CODES = [
   'invalid_response',
   /** STS sent an error code not in {@link STS_ERROR_CODES}. */
   'other_error',
+  /** HTTP 429 with an error code not in {@link STS_ERROR_CODES} (or none): throttled all the same. */
+  'throttled',
   /** No token could be obtained, so STS was not called. */
   'token_unavailable',
   /** The probe itself failed (a bug). */
@@ -69,9 +74,31 @@ export const VERIFICATION_KEY_MESSAGE =
 const KNOWN: ReadonlySet<string> = new Set(STS_ERROR_CODES);
 const TRANSPORT: ReadonlySet<string> = new Set(STS_TRANSPORT_CODES);
 
-/** Maps the code STS sent to a label value: itself when known, else `other_error`. */
-export function codeLabel(stsCode: string): StsErrorCode | 'other_error' {
-  return KNOWN.has(stsCode) ? (stsCode as StsErrorCode) : 'other_error';
+/**
+ * Maps the code STS sent to a label value: itself when known; else `throttled` for an
+ * HTTP 429 (every SDK family treats 429 as throttling, whatever the code says), else
+ * `other_error`. Never a value built from the response, so the label stays bounded.
+ */
+export function codeLabel(stsCode: string, status = 0): StsErrorCode | 'other_error' | 'throttled' {
+  if (KNOWN.has(stsCode)) return stsCode as StsErrorCode;
+  return status === 429 ? 'throttled' : 'other_error';
+}
+
+/**
+ * The throttling codes STS can send: `ThrottlingException` is the name AWS's common
+ * errors page gives; `Throttling` is what STS sends today ("Rate exceeded");
+ * `RequestLimitExceeded` and `TooManyRequestsException` are in every SDK's throttling
+ * list. (The SDKs know more codes, e.g. SlowDown or ProvisionedThroughputExceededException,
+ * that belong to other services; those stay `other_error` here and each retry profile
+ * decides about them from the raw code.)
+ */
+export const STS_THROTTLING_CODES = ['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException'] as const;
+
+const THROTTLING: ReadonlySet<string> = new Set([...STS_THROTTLING_CODES, 'throttled']);
+
+/** Whether a failed attempt was throttled: a throttling code, or HTTP 429 whatever the code. */
+export function isThrottled(attempt: Pick<FailedAttempt, 'code' | 'status'>): boolean {
+  return attempt.status === 429 || THROTTLING.has(attempt.code);
 }
 
 /** True for the transport reasons of the HTTP layer. */
@@ -92,8 +119,8 @@ export interface FailedAttempt {
 /** Transport failures worth another try: the next connection may well succeed. */
 const RETRYABLE_TRANSPORT: ReadonlySet<string> = new Set(['dns', 'connect_refused', 'connect_timeout', 'tls', 'timeout', 'network']);
 
-/** STS codes that are transient by nature. */
-const RETRYABLE_CODES: ReadonlySet<string> = new Set(['IDPCommunicationError', 'Throttling', 'InternalFailure', 'ServiceUnavailable']);
+/** STS codes that are transient by nature (throttling is judged by {@link isThrottled}). */
+const RETRYABLE_CODES: ReadonlySet<string> = new Set(['IDPCommunicationError', 'InternalFailure', 'ServiceUnavailable']);
 
 /**
  * Whether a failed attempt is worth retrying.
@@ -113,7 +140,7 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set(['IDPCommunicationError', '
 export function isRetryable(attempt: FailedAttempt): boolean {
   if (RETRYABLE_TRANSPORT.has(attempt.code)) return true;
   if (attempt.status >= 500) return true;
-  if (RETRYABLE_CODES.has(attempt.code)) return true;
+  if (RETRYABLE_CODES.has(attempt.code) || isThrottled(attempt)) return true;
   if (attempt.code === 'InvalidIdentityToken') return attempt.message.startsWith("Couldn't retrieve verification key");
   return false;
 }
