@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import cron from 'node-cron';
 import { parseDuration } from './duration.js';
+import { DEFAULT_RETRY_PROFILE, RETRY_PROFILE_NAMES } from '../sts/retry-profiles.js';
 
 const duration = (example: string) =>
   z
@@ -104,6 +105,10 @@ const stsProbe = z.strictObject({
   sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, { message: 'must be 2-64 characters of [\\w+=,.@-]' }).default('idp-canary'),
   durationSeconds: z.number().int().min(900).max(43200).default(900),
   maxAttempts: z.number().int().min(1).max(20).default(3),
+  retry: z
+    .enum(RETRY_PROFILE_NAMES)
+    .default(DEFAULT_RETRY_PROFILE)
+    .meta({ description: 'Whose retry policy the final outcome models: which failures are retried and how long to wait (docs/sts-fidelity.md)' }),
   token: tokenSource,
 });
 

@@ -76,10 +76,10 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     tokenSuccess: family('gauge', { name: 'oidc_token_success', help: 'Whether the last token was obtained and passed every check (kid, signature, iss, aud, exp).', labelNames: token }),
     tokenExpiry: family('gauge', { name: 'oidc_token_expiry_timestamp_seconds', help: '`exp` of the last token obtained.', labelNames: token }),
     tokenKid: family('gauge', { name: 'oidc_token_kid_in_jwks', help: "Whether the last token's kid is in the IdP's latest JWKS.", labelNames: token }),
-    stsSuccess: family('gauge', { name: 'sts_assume_role_success', help: 'Final outcome of the last run, retries included.', labelNames: sts }),
+    stsSuccess: family('gauge', { name: 'sts_assume_role_success', help: 'Final outcome of the last run, retries included, under the retry profile `retry`.', labelNames: [...sts, 'retry'] }),
     stsFirst: family('gauge', { name: 'sts_assume_role_first_attempt_success', help: 'Whether the first attempt of the last run succeeded.', labelNames: sts }),
     stsDuration: family('histogram', { name: 'sts_assume_role_duration_seconds', help: 'Duration of each AssumeRoleWithWebIdentity attempt.', labelNames: sts, buckets: LATENCY_BUCKETS }),
-    stsAttempts: family('gauge', { name: 'sts_assume_role_attempts', help: 'Attempts used in the last run (0: no token, STS not called).', labelNames: sts }),
+    stsAttempts: family('gauge', { name: 'sts_assume_role_attempts', help: 'Attempts used in the last run under the retry profile `retry` (0: no token, STS not called).', labelNames: [...sts, 'retry'] }),
     stsErrors: family('counter', { name: 'sts_assume_role_errors_total', help: 'Failed attempts by code (STS error code or transport reason).', labelNames: [...sts, 'code'] }),
     stsLastRun: family('gauge', { name: 'sts_assume_role_last_run_timestamp_seconds', help: 'When the last run started.', labelNames: sts }),
     notifications: family('counter', { name: 'idp_canary_alertmanager_notifications_total',
@@ -206,9 +206,14 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
       else m.tokenExpiry.set(byProbe, result.token.expiresAt);
       if (result.token.kidInJwks === null) m.tokenKid.remove(byProbe);
       else m.tokenKid.set(byProbe, result.token.kidInJwks ? 1 : 0);
-      m.stsSuccess.set(labels, result.ok ? 1 : 0);
+      // The final outcome is labelled with the retry profile it stands for; a reload that
+      // changes the profile replaces the series rather than leaving the old one behind.
+      const final = { ...labels, retry: result.retry };
+      m.stsSuccess.remove(labels);
+      m.stsAttempts.remove(labels);
+      m.stsSuccess.set(final, result.ok ? 1 : 0);
       m.stsFirst.set(labels, result.firstAttemptOk ? 1 : 0);
-      m.stsAttempts.set(labels, result.attemptsUsed);
+      m.stsAttempts.set(final, result.attemptsUsed);
       m.stsLastRun.set(labels, result.startedAt / 1000);
       for (const attempt of result.attempts) {
         if (attempt.status !== 0 || attempt.ok || attempt.code === 'timeout') m.stsDuration.observe(labels, attempt.durationSeconds);

@@ -32,6 +32,7 @@ describe('probeSts against the STS double', () => {
     sessionName: 'idp-canary',
     durationSeconds: 900,
     maxAttempts: 3,
+    retry: 'sdk-js-v3',
     token: { file: tokenPath },
     ...over,
   });
@@ -51,7 +52,6 @@ describe('probeSts against the STS double', () => {
     sleep: async (ms) => {
       sleeps.push(ms);
     },
-    backoff: { baseMs: 1000, capMs: 10_000 },
     ...over,
   });
 
@@ -139,8 +139,9 @@ describe('probeSts against the STS double', () => {
     assert.equal(first?.retryable, true);
     assert.ok(first?.message);
     assert.equal(second?.ok, true);
-    assert.equal(second?.backoffMs, 500, 'full jitter: random 0.5 of the 1 s ceiling');
-    assert.deepEqual(sleeps, [500]);
+    assert.equal(second?.backoffMs, 25, 'sdk-js-v3: random 0.5 of the 50 ms ceiling');
+    assert.deepEqual(sleeps, [25]);
+    assert.equal(result.retry, 'sdk-js-v3');
   });
 
   test('AccessDenied is not retried', async () => {
@@ -169,6 +170,17 @@ describe('probeSts against the STS double', () => {
     assert.deepEqual(sleeps, [999, 1998, 3996]);
     assert.deepEqual(result.attempts.map((attempt) => attempt.backoffMs), [0, 999, 1998, 3996]);
     assert.deepEqual(result.attempts.map((attempt) => attempt.attempt), [1, 2, 3, 4]);
+  });
+
+  test('retry none: one attempt, whatever maxAttempts says', async () => {
+    await freshToken();
+    double.inject('Throttling', { times: 3 });
+    const result = await probeSts(input({ probe: config({ retry: 'none', maxAttempts: 3 }) }), deps());
+    assert.equal(result.attemptsUsed, 1);
+    assert.equal(result.attempts[0]?.retryable, false);
+    assert.equal(result.retry, 'none');
+    assert.deepEqual(sleeps, []);
+    double.clearInjections();
   });
 
   test('maxAttempts 1 means no retry', async () => {
@@ -235,13 +247,29 @@ describe('probeSts against the STS double', () => {
     assert.match(result.attempts[0]?.message ?? '', /^Token expired: current date\/time \d+ must be before the expiration date\/time \d+$/);
   });
 
-  test('"Couldn\'t retrieve verification key" is retried; the retry succeeds once the IdP is fast', async () => {
+  test('"Couldn\'t retrieve verification key": the sdk-js-v3 profile does not retry it, as the JS SDK does not', async () => {
+    const quick = await startStsDouble({ fetchBudgetMs: 300, providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem }] });
+    try {
+      await freshToken();
+      idp.set({ jwks: { delayMs: 500 } });
+      const result = await probeSts(input({ probe: config({ endpoint: quick.url }) }), deps());
+      assert.equal(result.attempts[0]?.message, VERIFICATION_KEY_MESSAGE);
+      assert.equal(result.attempts[0]?.retryable, false);
+      assert.equal(result.ok, false);
+      assert.equal(result.attemptsUsed, 1);
+    } finally {
+      idp.reset();
+      await quick.close();
+    }
+  });
+
+  test('"Couldn\'t retrieve verification key" under sdk-go-v2 is retried; the retry succeeds once the IdP is fast', async () => {
     const quick = await startStsDouble({ fetchBudgetMs: 300, providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem }] });
     try {
       await freshToken();
       idp.set({ jwks: { delayMs: 500 } });
       const result = await probeSts(
-        input({ probe: config({ endpoint: quick.url }) }),
+        input({ probe: config({ endpoint: quick.url, retry: 'sdk-go-v2' }) }),
         deps({
           sleep: async (ms) => {
             sleeps.push(ms);
@@ -254,6 +282,8 @@ describe('probeSts against the STS double', () => {
       assert.equal(result.attempts[0]?.retryable, true);
       assert.equal(result.ok, true);
       assert.equal(result.attemptsUsed, 2);
+      assert.equal(result.retry, 'sdk-go-v2');
+      assert.deepEqual(sleeps, [1000], 'sdk-go-v2: random 0.5 of [0, 2 s)');
     } finally {
       await quick.close();
     }
@@ -308,6 +338,7 @@ describe('probeSts without a network', () => {
       sessionName: 'idp-canary',
       durationSeconds: 900,
       maxAttempts: 1,
+      retry: 'sdk-js-v3',
       token: { env: 'T' },
     },
     region: 'eu-west-1',
