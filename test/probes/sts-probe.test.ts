@@ -11,6 +11,7 @@ import { refusedPort, startIdp, type FixtureIdp } from '../../src/lab/idp-server
 import { startStsDouble, type StsDouble } from '../../src/lab/sts-double.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput } from '../../src/probes/sts-probe.js';
 import { VERIFICATION_KEY_MESSAGE } from '../../src/sts/errors.js';
+import { captureSdkRequest } from '../fixtures/sdk-request.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/idp-canary';
 
@@ -119,7 +120,7 @@ describe('probeSts against the STS double', () => {
 
     assert.equal(result.assumedRole?.arn, 'arn:aws:sts::111122223333:assumed-role/idp-canary/idp-canary');
     assert.equal(result.assumedRole?.subject, 'system:serviceaccount:ci:canary');
-    assert.equal(result.assumedRole?.provider, idp.issuer);
+    assert.equal(result.assumedRole?.provider, `arn:aws:iam::111122223333:oidc-provider/${idp.issuer.slice('https://'.length)}`, 'the provider ARN, as STS is observed to answer');
     assert.match(result.assumedRole?.expiration ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.deepEqual(sleeps, []);
   });
@@ -369,10 +370,9 @@ describe('probeSts without a network', () => {
     assert.equal(method, 'POST');
     assert.equal(headers['content-type'], 'application/x-www-form-urlencoded');
     assert.equal(Object.keys(headers).some((name) => name.toLowerCase() === 'authorization'), false);
-    assert.equal(
-      body,
-      'Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fidp-canary&RoleSessionName=idp-canary&WebIdentityToken=a.b.c&DurationSeconds=900',
-    );
+    const sdk = await captureSdkRequest({ roleArn: ROLE, roleSessionName: 'idp-canary', webIdentityToken: 'a.b.c', durationSeconds: 900 });
+    assert.equal(body, sdk.body, 'what the pinned SDK sends for the same call');
+    assert.equal(headers['content-type'], sdk.headers['content-type']);
   });
 
   test('stsInternalFailure: a bug becomes an internal result', () => {
