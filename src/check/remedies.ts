@@ -108,7 +108,8 @@ export const REMEDIES: Readonly<Record<RemedyKey, string>> = {
   RequestLimitExceeded: 'The request rate limit was exceeded. Retry with exponential backoff and jitter, and spread callers over time.',
   TooManyRequestsException: 'Too many requests. Retry with exponential backoff and jitter, and spread callers over time.',
   throttled: 'The endpoint answered HTTP 429 (throttled). Retry with exponential backoff and jitter, and spread callers over time.',
-  RegionDisabledException: 'STS is not activated in this region: enable the region in the account, or use another regional endpoint.',
+  RegionDisabledException:
+    'STS is not active in this region for the account: enable an opt-in region (Account → AWS Regions, or `aws account enable-region`), then activate STS there (IAM → Account settings → STS endpoints).',
   MalformedPolicyDocument: 'The session policy sent with the call is invalid.',
   PackedPolicyTooLarge: 'The session policies and tags are too large; send fewer.',
   ValidationError: 'A request parameter is invalid (role ARN, session name, duration). Fix the probe\'s configuration.',

@@ -17,6 +17,7 @@ import type { PhaseTimings } from '../http/types.js';
 import { checkToken, type TokenCheckReason } from '../oidc/token.js';
 import { ASSUME_ROLE_HEADERS, MAX_MESSAGE_CHARS, assumeRoleRequestBody, parseStsResponse } from '../sts/assume-role.js';
 import { endpointWarnings, stsEndpoint } from '../sts/endpoints.js';
+import { regionDisabledRemedy } from '../sts/regions.js';
 import type { StsCode } from '../sts/errors.js';
 import { RETRY_PROFILES, attemptsFor, type RetryKind, type RetryProfile, type RetryProfileName } from '../sts/retry-profiles.js';
 import { obtainToken } from '../token-sources/index.js';
@@ -269,8 +270,11 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
   }
 
   const last = attempts[attempts.length - 1];
+  // STS's message says the region is off, not how to turn it on.
+  const remedies = attempts.some((one) => one.code === 'RegionDisabledException') ? [regionDisabledRemedy(region)] : [];
   return {
     ...base,
+    warnings: [...base.warnings, ...remedies],
     ok: assumedRole !== null,
     firstAttemptOk: attempts[0]?.ok ?? false,
     attemptsUsed: attempts.length,

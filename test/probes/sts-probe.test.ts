@@ -173,6 +173,35 @@ describe('probeSts against the STS double', () => {
     assert.deepEqual(result.attempts.map((attempt) => attempt.attempt), [1, 2, 3, 4]);
   });
 
+  test('RegionDisabledException: not retried, and the result says how to enable the region', async () => {
+    await freshToken();
+    double.inject('RegionDisabledException', { times: 3 });
+    const result = await probeSts(input({ region: 'af-south-1' }), deps());
+    assert.equal(result.code, 'RegionDisabledException');
+    assert.equal(result.attemptsUsed, 1);
+    assert.ok(result.warnings.some((warning) => /af-south-1 is an opt-in region: enable it .*aws account enable-region --region-name af-south-1/.test(warning)), result.warnings.join());
+    double.clearInjections();
+  });
+
+  test('ThrottlingException, RequestLimitExceeded, TooManyRequestsException and a bare 429: throttling backoff (1 s base)', async () => {
+    for (const [code, status] of [
+      ['ThrottlingException', undefined],
+      ['RequestLimitExceeded', undefined],
+      ['TooManyRequestsException', undefined],
+      ['ValidationError', 429],
+    ] as const) {
+      await freshToken();
+      sleeps = [];
+      double.inject(code, { times: 2, ...(status === undefined ? {} : { status }) });
+      const result = await probeSts(input(), deps());
+      assert.equal(result.ok, true, code);
+      assert.equal(result.attemptsUsed, 3, code);
+      assert.deepEqual(result.attempts.slice(0, 2).map((attempt) => attempt.retryKind), ['throttling', 'throttling'], code);
+      assert.deepEqual(sleeps, [500, 1000], `${code}: random 0.5 of 1 s, then of 2 s`);
+    }
+    sleeps = [];
+  });
+
   test('retry none: one attempt, whatever maxAttempts says', async () => {
     await freshToken();
     double.inject('Throttling', { times: 3 });
