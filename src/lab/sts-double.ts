@@ -102,6 +102,8 @@ export interface UnverifiedBehaviour {
    * set fails). Default 'ignore'.
    */
   overLimitKeys: 'ignore' | 'reject';
+  /** Answer JSON to `Accept: application/json` (observed; not in AWS's service model). Default true. */
+  jsonOnAccept: boolean;
 }
 
 export const OBSERVED_BEHAVIOUR: Readonly<UnverifiedBehaviour> = Object.freeze({
@@ -111,6 +113,7 @@ export const OBSERVED_BEHAVIOUR: Readonly<UnverifiedBehaviour> = Object.freeze({
   requireIat: true,
   azpForSeveralAudiences: true,
   overLimitKeys: 'ignore',
+  jsonOnAccept: true,
 });
 
 /** IAM's documented JWKS limit, per key type (docs/sts-fidelity.md). */
@@ -650,7 +653,7 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
-    const json = wantsJson(req.headers.accept);
+    const json = behaviour.jsonOnAccept && wantsJson(req.headers.accept);
     let answer: Answer;
     try {
       const url = new URL(req.url ?? '/', 'http://sts.invalid');

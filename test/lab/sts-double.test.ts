@@ -457,6 +457,14 @@ describe('STS double: token rules and the switches for unverified behaviour', ()
     }
   });
 
+  test('jsonOnAccept off: XML whatever the Accept header says', async () => {
+    await withDouble({ jsonOnAccept: false }, async (double) => {
+      const raw = await call(double, params(await idp.signToken()), 'application/json');
+      assert.equal(raw.headers['content-type'], 'text/xml');
+      assert.equal(raw.parsed.ok && raw.parsed.format, 'xml');
+    });
+  });
+
   test('cacheJwks off: every call fetches the JWKS again', async () => {
     await withDouble({ cacheJwks: false }, async (double) => {
       const token = await idp.signToken();
