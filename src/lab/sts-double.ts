@@ -9,7 +9,11 @@
  * checked against `@aws-sdk/client-sts` as the reference client.
  *
  * Messages marked "unverified" below are plausible wordings for cases no public source
- * quotes; every message STS-FACTS.md quotes is used verbatim.
+ * quotes; every message STS-FACTS.md quotes is used verbatim. Behaviour AWS does not
+ * document (token rules, caching, the Provider field, keys past the per-type limit, JSON
+ * answers) is marked unverified and has a switch in {@link UnverifiedBehaviour};
+ * docs/sts-fidelity.md lists each row with its evidence and test. The token rules are
+ * the same as src/oidc/token.ts's.
  *
  * The credentials it returns are random and fake, but well-formed (ASIA… access key ids).
  */

@@ -17,6 +17,7 @@ import {
 } from '../../src/lab/sts-double.js';
 import { formEncode, parseStsResponse, type StsResponse } from '../../src/sts/assume-role.js';
 import { VERIFICATION_KEY_MESSAGE } from '../../src/sts/errors.js';
+import { checkToken } from '../../src/oidc/token.js';
 
 // The pinned SDK warns once about Node 20 support; not what these tests are about.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
@@ -455,6 +456,44 @@ describe('STS double: token rules and the switches for unverified behaviour', ()
     } finally {
       idp.reset();
     }
+  });
+
+  test('one rule set: the token check and the double agree on every token rule', async () => {
+    idp.reset();
+    await idp.rotateKeys({ dropOld: true });
+    const now = Math.floor(Date.now() / 1000);
+    const jwksOf = async () =>
+      (await (await request(idp.jwksUrl, { dispatcher: new (await import('undici')).Agent({ connect: { ca: pki.rootPem } }) })).body.text());
+    const cases: Array<[string, () => Promise<string>]> = [
+      ['good', () => idp.signToken()],
+      ['no kid, one key', () => idp.signToken({}, { kid: null })],
+      ['no iat', () => idp.signToken({ iat: undefined })],
+      ['iat 200 s ahead', () => idp.signToken({ iat: now + 200 })],
+      ['iat 400 s ahead', () => idp.signToken({ iat: now + 400 })],
+      ['nbf 400 s ahead', () => idp.signToken({ nbf: now + 400 })],
+      ['expired 250 s ago', () => idp.signToken({}, { expiresInSeconds: -250 })],
+      ['expired 350 s ago', () => idp.signToken({}, { expiresInSeconds: -350 })],
+      ['several audiences, no azp', () => idp.signToken({ aud: ['x', 'my-app'] })],
+      ['several audiences, azp a client id', () => idp.signToken({ aud: ['x', 'my-app'], azp: 'my-app' })],
+      ['several audiences, azp not a client id', () => idp.signToken({ aud: ['x', 'my-app'], azp: 'x' })],
+      ['aud not a client id', () => idp.signToken({ aud: 'someone-else' })],
+    ];
+    await withDouble({}, async (double) => {
+      for (const [name, make] of cases) {
+        const token = await make();
+        const sts = (await call(double, params(token))).parsed.ok;
+        const local = await checkToken(token, { issuer: idp.issuer, jwks: await jwksOf(), nowMs: Date.now(), clientIds: ['sts.amazonaws.com', 'my-app'] });
+        assert.equal(local.ok, sts, `${name}: token check ${local.ok ? 'accepts' : `refuses (${local.detail})`}, the double ${sts ? 'accepts' : 'refuses'}`);
+      }
+      // With two signing keys a kid-less token is refused by both.
+      await idp.rotateKeys();
+      double.clearCache();
+      const token = await idp.signToken({}, { kid: null });
+      const local = await checkToken(token, { issuer: idp.issuer, jwks: await jwksOf(), nowMs: Date.now() });
+      assert.equal(local.ok, false);
+      assert.equal((await call(double, params(token))).parsed.ok, false);
+    });
+    await idp.rotateKeys({ dropOld: true });
   });
 
   test('jsonOnAccept off: XML whatever the Accept header says', async () => {
