@@ -92,8 +92,8 @@ export const REMEDIES: Readonly<Record<RemedyKey, string>> = {
     'The token\'s `kid` is not in the JWKS STS will fetch, so STS calls back to the IdP and fails. Publish the new key in the JWKS before signing with it, and keep the old one until its tokens expire.',
   token_signature: 'The signature does not verify with the key the JWKS publishes under that kid. The IdP signs with a key other than the one it publishes.',
   token_issuer: 'The token `iss` must equal the issuer registered in IAM exactly (no trailing slash, same case).',
-  token_audience: 'The token `aud` must include a client id of the IAM OIDC provider, conventionally `sts.amazonaws.com`. Request the token with that audience.',
-  token_claims: 'The token lacks a claim STS requires (`sub`, `exp`, or integer timestamps). Fix the token template at the IdP.',
+  token_audience: 'The token `aud` must include a client id of the IAM OIDC provider, conventionally `sts.amazonaws.com`, and with several audiences `azp` must be that client id. Request the token with that audience.',
+  token_claims: 'The token lacks a claim STS requires (`sub`, `iat`, `exp`, integer timestamps) or is dated more than 5 minutes ahead. Fix the token template or the clock at the IdP.',
   token_expired: 'The token has expired (STS allows 5 minutes of clock skew). Fetch a fresh token before each call, and check the clock of the machine that issues it.',
   // --- STS answers -------------------------------------------------------------------
   InvalidIdentityToken:
