@@ -18,7 +18,7 @@ const NOTIFICATION_RESULTS: readonly NotificationResult[] = ['success', 'error',
  * every series costs render time on /metrics.
  */
 export const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 3, 4, 4.5, 5, 5.5, 6, 7.5, 10];
-/** At most this many `oidc_jwks_key_info` series per IdP (STS reads at most 100 keys). */
+/** At most this many `oidc_jwks_key_info` series per IdP: a cardinality cap (IAM reads up to 100 keys of each type, RSA and EC). */
 export const MAX_KEY_SERIES = 100;
 /** `/metrics` is sent in chunks of about this many characters (below V8's large-object size). */
 const CHUNK_CHARS = 64 * 1024;
