@@ -67,9 +67,9 @@ export interface StsDoubleOptions {
   now?: () => number;
   /** HTTP layer for the IdP fetches; default `createHttp()` (cold connections). */
   http?: HttpFetch;
-  /** Time allowed for discovery + JWKS together, ms; default 5000 (STS's budget). */
+  /** Time allowed for discovery + JWKS together, ms; default 5000 (STS's budget as observed; unverified). */
   fetchBudgetMs?: number;
-  /** Leeway past `exp`, seconds; default 300 (STS allows 5 minutes). */
+  /** Leeway past `exp` and before `iat`/`nbf`, seconds; default 300 (5 minutes past `exp` observed; unverified). */
   clockSkewSeconds?: number;
   /**
    * How long a cacheable JWKS without max-age is kept, seconds; default 3600. (How long
@@ -124,7 +124,8 @@ export const OBSERVED_BEHAVIOUR: Readonly<UnverifiedBehaviour> = Object.freeze({
 export const JWKS_KEYS_PER_TYPE = 100;
 
 /**
- * Every error the double can answer: HTTP status, `Type`, default message, and whether
+ * Every error the double can answer: HTTP status, `Type`, default message (the wordings
+ * STS-FACTS.md does not quote are unverified), and whether
  * AWS documents the code for this call (the STS API reference's AssumeRoleWithWebIdentity
  * errors, or the common errors page) or it was only observed / is an SDK-list code whose
  * STS status is unverified.
