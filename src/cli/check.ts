@@ -20,7 +20,7 @@ import { VERSION } from '../version.js';
 
 /** The synopsis of `check`, for the top-level usage. */
 export const CHECK_SYNOPSIS = `idp-canary check ISSUER [--budget 5s] [--timeout 10s] [--thumbprint SHA1]... [--ca-file FILE]
-                   [--token-file FILE --role-arn ARN [--region R]... [--sts-endpoint URL] [--max-attempts N]]
+                   [--token-file FILE --role-arn ARN [--region R]... [--sts-endpoint URL] [--max-attempts N] [--retry PROFILE]]
                    [--json]`;
 
 /** The usage text of `check`. */
@@ -31,6 +31,8 @@ export const CHECK_USAGE = `${CHECK_SYNOPSIS}
   headers, keys, TLS expiry and thumbprint; with --token-file and --role-arn also the
   token and a real AssumeRoleWithWebIdentity per region (default us-east-1), with retries.
   --sts-endpoint replaces https://sts.{region}.amazonaws.com ({region} is substituted).
+  --retry picks whose retry policy the outcome follows: sdk-js-v3 (default),
+  botocore-standard, sdk-go-v2 or none.
   Exit 0 when nothing failed, 1 when something failed, 2 on a usage error.
   Colour only on a terminal, and never when NO_COLOR is set.
 `;
@@ -76,6 +78,7 @@ const FLAG_OF: Array<[RegExp, string]> = [
   [/^idps\[0\]\.sts\[0\]\.regions/, '--region'],
   [/^idps\[0\]\.sts\[0\]\.endpoint/, '--sts-endpoint'],
   [/^idps\[0\]\.sts\[0\]\.maxAttempts/, '--max-attempts'],
+  [/^idps\[0\]\.sts\[0\]\.retry/, '--retry'],
   [/^idps\[0\]\.sts\[0\]\.token/, '--token-file'],
 ];
 
@@ -110,6 +113,7 @@ export async function parseCheckArgs(argv: readonly string[], deps: Pick<CheckDe
         region: { type: 'string', multiple: true },
         'sts-endpoint': { type: 'string' },
         'max-attempts': { type: 'string' },
+        retry: { type: 'string' },
         json: { type: 'boolean' },
       },
     });
@@ -125,7 +129,7 @@ export async function parseCheckArgs(argv: readonly string[], deps: Pick<CheckDe
   if (roleArn !== undefined && tokenFile === undefined) problems.push('--role-arn needs --token-file');
   if (tokenFile !== undefined && roleArn === undefined) problems.push('--token-file needs --role-arn');
   if (roleArn === undefined && tokenFile === undefined) {
-    for (const flag of ['region', 'sts-endpoint', 'max-attempts'] as const) {
+    for (const flag of ['region', 'sts-endpoint', 'max-attempts', 'retry'] as const) {
       if (values[flag] !== undefined) problems.push(`--${flag} needs --token-file and --role-arn`);
     }
   }
@@ -155,6 +159,7 @@ export async function parseCheckArgs(argv: readonly string[], deps: Pick<CheckDe
         sessionName: 'idp-canary-check',
         ...(values['sts-endpoint'] === undefined ? {} : { endpoint: values['sts-endpoint'] }),
         ...(maxAttempts === undefined ? {} : { maxAttempts }),
+        ...(values.retry === undefined ? {} : { retry: values.retry }),
         token: { file: tokenFile },
       },
     ];

@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import cron from 'node-cron';
 import { parseDuration } from './duration.js';
+import { DEFAULT_RETRY_PROFILE, RETRY_PROFILE_NAMES } from '../sts/retry-profiles.js';
+import { partitionMismatch, regionProblem } from '../sts/regions.js';
 
 const duration = (example: string) =>
   z
@@ -86,6 +88,9 @@ const tokenSource = z
     message: 'needs exactly one of file, env, clientCredentials',
   });
 
+/** A region name's shape (two-digit numbers too); whether it exists is checked against the SDK's partition data. */
+const REGION_SYNTAX = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
+
 const stsProbe = z.strictObject({
   name,
   roleArn: z
@@ -94,7 +99,7 @@ const stsProbe = z.strictObject({
       message: 'must be an IAM role ARN like arn:aws:iam::111122223333:role/idp-canary',
     }),
   regions: z
-    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'must be a region name like us-east-1' }))
+    .array(z.string().regex(REGION_SYNTAX, { message: 'must be a region name like us-east-1' }))
     .min(1)
     .refine((list) => new Set(list).size === list.length, { message: 'must not repeat a region' }),
   endpoint: z
@@ -104,7 +109,21 @@ const stsProbe = z.strictObject({
   sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, { message: 'must be 2-64 characters of [\\w+=,.@-]' }).default('idp-canary'),
   durationSeconds: z.number().int().min(900).max(43200).default(900),
   maxAttempts: z.number().int().min(1).max(20).default(3),
+  retry: z
+    .enum(RETRY_PROFILE_NAMES)
+    .default(DEFAULT_RETRY_PROFILE)
+    .meta({ description: 'Whose retry policy the final outcome models: which failures are retried and how long to wait (docs/sts-fidelity.md)' }),
   token: tokenSource,
+}).superRefine((probe, ctx) => {
+  // Region names and partitions, from the pinned SDK's partition data.
+  // Zod runs this even when a field failed: look only at what is well-formed.
+  if (!Array.isArray(probe.regions)) return;
+  probe.regions.forEach((region, index) => {
+    if (typeof region !== 'string' || !REGION_SYNTAX.test(region)) return; // already reported
+    const problem =
+      regionProblem(region, probe.endpoint !== undefined) ?? (typeof probe.roleArn === 'string' ? partitionMismatch(probe.roleArn, region) : null);
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: ['regions', index], message: problem });
+  });
 });
 
 const overridable = {

@@ -36,8 +36,8 @@ export interface AppDeps {
   loop?: LoopLagMonitor;
   /** The environment, for STS token sources of kind `env`; default empty. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Extra STS probe dependencies (tests: sleep, backoff, readFile). */
-  sts?: Pick<StsProbeDeps, 'sleep' | 'backoff' | 'readFile'>;
+  /** Extra STS probe dependencies (tests: sleep, readFile). */
+  sts?: Pick<StsProbeDeps, 'sleep' | 'readFile'>;
   /** File operations of the state file (tests). */
   stateFs?: StateFs;
   /** Collect prom-client's process metrics (off in most tests). */

@@ -108,9 +108,9 @@ export interface FixtureIdp {
    * Sign a JWT (RS256) with the current key: `iss` = issuer, `aud` = 'sts.amazonaws.com',
    * `sub` = 'repo:example', `iat` = now, `exp` = now + `expiresInSeconds` (default 300),
    * then `claims` on top (a claim given as `undefined` is left out). `options.kid`
-   * overrides the header kid (unknown-kid scenario).
+   * overrides the header kid (unknown-kid scenario); `null` leaves it out.
    */
-  signToken(claims?: Record<string, unknown>, options?: { kid?: string; expiresInSeconds?: number }): Promise<string>;
+  signToken(claims?: Record<string, unknown>, options?: { kid?: string | null; expiresInSeconds?: number }): Promise<string>;
   /** Stop listening, abort pending delays and destroy open connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -334,7 +334,7 @@ export abstract class FixtureIdpHandler implements FixtureIdp {
 
   async signToken(
     claims: Record<string, unknown> = {},
-    options: { kid?: string; expiresInSeconds?: number } = {},
+    options: { kid?: string | null; expiresInSeconds?: number } = {},
   ): Promise<string> {
     const key = this.#currentKey();
     const now = Math.floor(Date.now() / 1000);
@@ -347,7 +347,7 @@ export abstract class FixtureIdpHandler implements FixtureIdp {
       ...claims,
     };
     return new SignJWT(payload)
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: options.kid ?? key.kid })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(options.kid === null ? {} : { kid: options.kid ?? key.kid }) })
       .sign(key.privateKey);
   }
 

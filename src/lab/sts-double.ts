@@ -9,7 +9,11 @@
  * checked against `@aws-sdk/client-sts` as the reference client.
  *
  * Messages marked "unverified" below are plausible wordings for cases no public source
- * quotes; every message STS-FACTS.md quotes is used verbatim.
+ * quotes; every message STS-FACTS.md quotes is used verbatim. Behaviour AWS does not
+ * document (token rules, caching, the Provider field, keys past the per-type limit, JSON
+ * answers) is marked unverified and has a switch in {@link UnverifiedBehaviour};
+ * docs/sts-fidelity.md lists each row with its evidence and test. The token rules are
+ * the same as src/oidc/token.ts's.
  *
  * The credentials it returns are random and fake, but well-formed (ASIA… access key ids).
  */
@@ -63,25 +67,112 @@ export interface StsDoubleOptions {
   now?: () => number;
   /** HTTP layer for the IdP fetches; default `createHttp()` (cold connections). */
   http?: HttpFetch;
-  /** Time allowed for discovery + JWKS together, ms; default 5000 (STS's budget). */
+  /** Time allowed for discovery + JWKS together, ms; default 5000 (STS's budget as observed; unverified). */
   fetchBudgetMs?: number;
-  /** Leeway past `exp`, seconds; default 300 (STS allows 5 minutes). */
+  /** Leeway past `exp` and before `iat`/`nbf`, seconds; default 300 (5 minutes past `exp` observed; unverified). */
   clockSkewSeconds?: number;
   /**
    * How long a cacheable JWKS without max-age is kept, seconds; default 3600. (How long
    * STS caches is unverified; a max-age the IdP gives is honoured.)
    */
   cacheTtlSeconds?: number;
+  /**
+   * Switches for behaviour AWS does not document (each default is what has been
+   * observed; docs/sts-fidelity.md lists the evidence). Turn one off to see what a
+   * client would meet if STS behaved as documented, or differently.
+   */
+  unverified?: Partial<UnverifiedBehaviour>;
 }
 
-/** Faults `inject` can force. */
-export type InjectableFault = 'IDPCommunicationError' | 'Throttling' | 'AccessDenied';
+/** Behaviour of the double that no AWS document states ("unverified" in docs/sts-fidelity.md). */
+export interface UnverifiedBehaviour {
+  /**
+   * What the success response's `Provider` holds. Observed: the IAM OIDC provider's ARN
+   * (`arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`); the API reference says the token's
+   * `iss`. Default 'arn'.
+   */
+  provider: 'arn' | 'issuer';
+  /** Cache the JWKS between calls (unless the IdP forbids it) and refetch for an unknown kid. Default true. */
+  cacheJwks: boolean;
+  /** Accept a token without `kid` when the JWKS has exactly one signing key. Default true. */
+  kidlessWithSingleKey: boolean;
+  /** Refuse a token without `iat`. Default true. */
+  requireIat: boolean;
+  /** A token with several audiences needs `azp` equal to one of the provider's client IDs. Default true. */
+  azpForSeveralAudiences: boolean;
+  /**
+   * What happens to keys beyond the documented limit of 100 per key type: 'ignore' (the
+   * extra keys are invisible, as a community report describes) or 'reject' (the whole
+   * set fails). Default 'ignore'.
+   */
+  overLimitKeys: 'ignore' | 'reject';
+  /** Answer JSON to `Accept: application/json` (observed; not in AWS's service model). Default true. */
+  jsonOnAccept: boolean;
+}
+
+export const OBSERVED_BEHAVIOUR: Readonly<UnverifiedBehaviour> = Object.freeze({
+  provider: 'arn',
+  cacheJwks: true,
+  kidlessWithSingleKey: true,
+  requireIat: true,
+  azpForSeveralAudiences: true,
+  overLimitKeys: 'ignore',
+  jsonOnAccept: true,
+});
+
+/** IAM's documented JWKS limit, per key type (docs/sts-fidelity.md). */
+export const JWKS_KEYS_PER_TYPE = 100;
+
+/**
+ * Every error the double can answer: HTTP status, `Type`, default message (the wordings
+ * STS-FACTS.md does not quote are unverified), and whether
+ * AWS documents the code for this call (the STS API reference's AssumeRoleWithWebIdentity
+ * errors, or the common errors page) or it was only observed / is an SDK-list code whose
+ * STS status is unverified.
+ */
+export const STS_DOUBLE_ERRORS = {
+  InvalidIdentityToken: { status: 400, type: 'Sender', message: VERIFICATION_KEY_MESSAGE, documented: true },
+  IDPCommunicationError: { status: 400, type: 'Sender', message: 'The identity provider could not be reached. Try again later.', documented: true },
+  IDPRejectedClaim: { status: 403, type: 'Sender', message: 'The identity provider rejected the claim.', documented: true },
+  ExpiredTokenException: { status: 400, type: 'Sender', message: 'Token expired', documented: true },
+  RegionDisabledException: {
+    status: 403,
+    type: 'Sender',
+    message: 'STS is not activated in this region for account:123456789012. Your account administrator can activate STS in this region using the IAM Console.',
+    documented: true,
+  },
+  MalformedPolicyDocument: { status: 400, type: 'Sender', message: 'The policy is not in the valid JSON format.', documented: true },
+  PackedPolicyTooLarge: { status: 400, type: 'Sender', message: 'Packed policy consumes 110% of allotted space', documented: true },
+  AccessDenied: { status: 403, type: 'Sender', message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity', documented: true },
+  ValidationError: { status: 400, type: 'Sender', message: '1 validation error detected', documented: true },
+  MissingAction: { status: 400, type: 'Sender', message: 'Missing Action', documented: true },
+  InvalidAction: { status: 400, type: 'Sender', message: 'Could not find operation', documented: true },
+  /** The common errors page names STS's throttling code ThrottlingException (400). */
+  ThrottlingException: { status: 400, type: 'Sender', message: 'Rate exceeded', documented: true },
+  /** What STS is observed to send when throttling. */
+  Throttling: { status: 400, type: 'Sender', message: 'Rate exceeded', documented: false },
+  /** In every SDK's throttling list; the status STS would use is unverified. */
+  RequestLimitExceeded: { status: 400, type: 'Sender', message: 'Request limit exceeded.', documented: false },
+  /** In every SDK's throttling list; 429 as the JSON-protocol services send it (unverified for STS). */
+  TooManyRequestsException: { status: 429, type: 'Sender', message: 'Too many requests', documented: false },
+  RequestEntityTooLarge: { status: 413, type: 'Sender', message: 'Request body too large', documented: false },
+  InternalFailure: { status: 500, type: 'Receiver', message: 'An internal error occurred', documented: true },
+  ServiceUnavailable: { status: 503, type: 'Receiver', message: 'Service is unavailable. Try again later.', documented: true },
+} as const satisfies Record<string, { status: number; type: 'Sender' | 'Receiver'; message: string; documented: boolean }>;
+
+/** An error code the double can answer. */
+export type StsDoubleErrorCode = keyof typeof STS_DOUBLE_ERRORS;
+
+/** Faults `inject` can force: any error the double can answer. */
+export type InjectableFault = StsDoubleErrorCode;
 
 export interface InjectOptions {
   /** How many requests get the fault; default 1. `Infinity` until cleared. */
   times?: number;
   /** Replaces the default message. */
   message?: string;
+  /** Replaces the default status (e.g. 429, to test "any HTTP 429 is throttling"). */
+  status?: number;
 }
 
 /** IdP fetches the double made for one issuer. */
@@ -96,10 +187,10 @@ export interface StsDoubleHandler {
   /** IdP fetches made for `issuer` so far (a snapshot). */
   fetches(issuer: string): FetchCounts;
   /**
-   * Make the next `times` requests that reach the fault's stage fail with it: Throttling
-   * right after parameter validation, IDPCommunicationError where the keys are looked up
-   * (cached or not), AccessDenied where the trust policy is evaluated (after the token
-   * passed). Repeated calls for one fault add up.
+   * Make the next `times` requests that reach the fault's stage fail with it:
+   * IDPCommunicationError where the keys are looked up (cached or not), AccessDenied
+   * where the trust policy is evaluated (after the token passed), every other code
+   * right after parameter validation. Repeated calls for one fault add up.
    */
   inject(fault: InjectableFault, options?: InjectOptions): void;
   clearInjections(): void;
@@ -149,6 +240,8 @@ export const STS_MESSAGES = {
   signature: 'Signature verification failed',
   /** Unverified wording. */
   algorithm: (alg: string) => `Unsupported signature algorithm ${alg}`,
+  /** Unverified wording. */
+  notYetValid: (claim: 'iat' | 'nbf') => `The token's ${claim} is in the future`,
   invalidArn: 'Request ARN is invalid',
   duration: 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
 } as const;
@@ -160,8 +253,11 @@ const MAX_IDP_BODY_BYTES = 1024 * 1024;
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 
 interface CachedKeys {
+  /** The keys STS can see: at most {@link JWKS_KEYS_PER_TYPE} of each type. */
   jwks: JSONWebKeySet;
   kids: Set<string>;
+  /** Usable signing keys in `jwks`. */
+  signingKeys: number;
   /** Wall ms. */
   expiresAt: number;
 }
@@ -185,14 +281,48 @@ interface SuccessFields {
 class StsFault {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: StsDoubleErrorCode,
     readonly message: string,
     readonly type: 'Sender' | 'Receiver' = 'Sender',
   ) {}
 }
 
-const fault = (status: number, code: string, message: string) => new StsFault(status, code, message);
-const invalidToken = (message: string) => fault(400, 'InvalidIdentityToken', message);
+/** An error from {@link STS_DOUBLE_ERRORS}: its status and type, this message. */
+const fault = (code: StsDoubleErrorCode, message: string, status: number = STS_DOUBLE_ERRORS[code].status) =>
+  new StsFault(status, code, message, STS_DOUBLE_ERRORS[code].type);
+const invalidToken = (message: string) => fault('InvalidIdentityToken', message);
+
+/** Where in the request an injected fault strikes. */
+function stageOf(code: StsDoubleErrorCode): 'request' | 'keys' | 'trust' {
+  if (code === 'IDPCommunicationError') return 'keys';
+  if (code === 'AccessDenied') return 'trust';
+  return 'request';
+}
+
+/**
+ * The IAM OIDC provider's ARN for an issuer, in the role's account and partition:
+ * `arn:aws:iam::123456789012:oidc-provider/host/path` (the issuer without `https://`).
+ */
+export function oidcProviderArn(partition: string, account: string, issuer: string): string {
+  return `arn:${partition}:iam::${account}:oidc-provider/${issuer.replace(/^https:\/\//, '')}`;
+}
+
+/**
+ * The keys STS can see: the first `limit` of each `kty` (IAM's limit is per key type);
+ * `over` when some type had more.
+ */
+export function keysWithinLimit(jwks: JSONWebKeySet, limit: number): { jwks: JSONWebKeySet; over: boolean } {
+  const counts = new Map<string, number>();
+  let over = false;
+  const keys = jwks.keys.filter((key) => {
+    const kty = typeof key.kty === 'string' ? key.kty : '';
+    const seen = (counts.get(kty) ?? 0) + 1;
+    counts.set(kty, seen);
+    if (seen > limit) over = true;
+    return seen <= limit;
+  });
+  return { jwks: { ...jwks, keys }, over };
+}
 
 /** XML escaping for element content (quotes need none there). */
 function escapeXml(text: string): string {
@@ -235,9 +365,9 @@ function validationMessage(problems: string[]): string {
 function validateParameters(params: URLSearchParams): StsFault | null {
   const action = params.get('Action');
   const version = params.get('Version');
-  if (action === null) return fault(400, 'MissingAction', 'Missing Action');
+  if (action === null) return fault('MissingAction', 'Missing Action');
   if (action !== ACTION || version !== STS_API_VERSION) {
-    return fault(400, 'InvalidAction', `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`);
+    return fault('InvalidAction', `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`);
   }
   const problems: string[] = [];
   const length = (member: string, value: string | null, min: number, max: number, echo: boolean): void => {
@@ -264,8 +394,8 @@ function validateParameters(params: URLSearchParams): StsFault | null {
     else if (value < 900) problems.push(`${at}Member must have value greater than or equal to 900`);
     else if (value > 43_200) problems.push(`${at}Member must have value less than or equal to 43200`);
   }
-  if (problems.length > 0) return fault(400, 'ValidationError', validationMessage(problems));
-  if (roleArn !== null && !ROLE_ARN.test(roleArn)) return fault(400, 'ValidationError', STS_MESSAGES.invalidArn);
+  if (problems.length > 0) return fault('ValidationError', validationMessage(problems));
+  if (roleArn !== null && !ROLE_ARN.test(roleArn)) return fault('ValidationError', STS_MESSAGES.invalidArn);
   return null;
 }
 
@@ -358,7 +488,8 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
   const roles = options.roles === undefined ? null : new Map(options.roles.map((role) => [role.arn, role]));
   const cache = new Map<string, CachedKeys>();
   const counts = new Map<string, FetchCounts>();
-  const injections = new Map<InjectableFault, { remaining: number; message: string | undefined }>();
+  const injections = new Map<InjectableFault, { remaining: number; message: string | undefined; status: number | undefined }>();
+  const behaviour: UnverifiedBehaviour = { ...OBSERVED_BEHAVIOUR, ...options.unverified };
   const lifetime = new AbortController();
   let requests = 0;
 
@@ -371,20 +502,15 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
     return entry;
   };
 
-  /** Consumes one pending injection of `fault`, if any. */
-  const takeInjection = (fault: InjectableFault): StsFault | null => {
-    const pending = injections.get(fault);
-    if (pending === undefined) return null;
-    pending.remaining -= 1;
-    if (pending.remaining <= 0) injections.delete(fault);
-    switch (fault) {
-      case 'Throttling':
-        return new StsFault(400, 'Throttling', pending.message ?? STS_MESSAGES.throttling);
-      case 'IDPCommunicationError':
-        return new StsFault(400, 'IDPCommunicationError', pending.message ?? STS_MESSAGES.idpCommunication);
-      case 'AccessDenied':
-        return new StsFault(403, 'AccessDenied', pending.message ?? STS_MESSAGES.accessDenied);
+  /** Consumes one pending injection for `stage`, if any (the first injected first). */
+  const takeInjection = (stage: 'request' | 'keys' | 'trust'): StsFault | null => {
+    for (const [code, pending] of injections) {
+      if (stageOf(code) !== stage) continue;
+      pending.remaining -= 1;
+      if (pending.remaining <= 0) injections.delete(code);
+      return fault(code, pending.message ?? STS_DOUBLE_ERRORS[code].message, pending.status);
     }
+    return null;
   };
 
   /** Discovery then JWKS, as STS walks them, within the budget; a fault on any failure. */
@@ -417,17 +543,21 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
     const jwks = await http(document.document.jwksUri, request(remaining));
     if (!jwks.ok || jwks.response.status !== 200) return invalidToken(STS_MESSAGES.verificationKey);
     if (jwks.tls !== undefined && !thumbprintOk(jwks.tls.topIntermediateSha1)) return invalidToken(STS_MESSAGES.thumbprint);
-    const parsed = parseJwks(jwks.response.body);
+    if (!parseJwks(jwks.response.body).ok) return invalidToken(STS_MESSAGES.verificationKey);
+    // IAM's documented limit is per key type; what STS does past it is unverified (switch).
+    const limited = keysWithinLimit(JSON.parse(jwks.response.body.toString('utf8')) as JSONWebKeySet, JWKS_KEYS_PER_TYPE);
+    if (limited.over && behaviour.overLimitKeys === 'reject') return invalidToken(STS_MESSAGES.verificationKey);
+    const parsed = parseJwks(JSON.stringify(limited.jwks));
     if (!parsed.ok) return invalidToken(STS_MESSAGES.verificationKey);
-    const keySet = JSON.parse(jwks.response.body.toString('utf8')) as JSONWebKeySet;
     const verdict = cacheVerdict(jwks.response.headers);
     const entry: CachedKeys = {
-      jwks: keySet,
+      jwks: limited.jwks,
       kids: new Set(parsed.usableKeys.flatMap((key) => (key.kid === null ? [] : [key.kid]))),
+      signingKeys: parsed.usableKeys.length,
       expiresAt: now() + (verdict.maxAgeSeconds ?? cacheTtlSeconds) * 1000,
     };
     // STS keeps the key set unless told not to (no-cache, no-store, max-age=0, Pragma: no-cache).
-    if (verdict.cacheable) cache.set(issuer, entry);
+    if (verdict.cacheable && behaviour.cacheJwks) cache.set(issuer, entry);
     else cache.delete(issuer);
     return entry;
   }
@@ -435,7 +565,7 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
   /** The key set to verify a token with `kid`: the cached one when it knows the kid, else a fresh fetch. */
   async function keysFor(provider: StsDoubleProvider, kid: string | undefined): Promise<CachedKeys | StsFault> {
     // An injected IdP communication failure stands for the key lookup, cached or not.
-    const injected = takeInjection('IDPCommunicationError');
+    const injected = takeInjection('keys');
     if (injected !== null) return injected;
     const cached = cache.get(provider.url);
     if (cached !== undefined && cached.expiresAt > now() && (kid === undefined || cached.kids.has(kid))) return cached;
@@ -445,8 +575,8 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
   async function assumeRole(params: URLSearchParams): Promise<Answer> {
     const invalid = validateParameters(params);
     if (invalid !== null) throw invalid;
-    const throttled = takeInjection('Throttling');
-    if (throttled !== null) throw throttled;
+    const injected = takeInjection('request');
+    if (injected !== null) throw injected;
 
     const roleArn = params.get('RoleArn') as string;
     const session = params.get('RoleSessionName') as string;
@@ -470,28 +600,44 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
     const keys = await keysFor(provider, kid);
     if (keys instanceof StsFault) throw keys;
-    if (kid !== undefined && !keys.kids.has(kid)) throw invalidToken(STS_MESSAGES.unknownKid);
+    if (kid === undefined) {
+      // Unverified: without a kid STS can only pick the key when there is exactly one.
+      if (!behaviour.kidlessWithSingleKey || keys.signingKeys !== 1) throw invalidToken(STS_MESSAGES.unknownKid);
+    } else if (!keys.kids.has(kid)) {
+      throw invalidToken(STS_MESSAGES.unknownKid);
+    }
     if ((await verifySignature(token, keys.jwks)) !== true) throw invalidToken(STS_MESSAGES.signature);
 
     const audiences = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
     if (audiences.length === 0) throw invalidToken(STS_MESSAGES.missingClaim('aud'));
-    const audience = audiences.find((value) => provider.clientIds.includes(value));
+    let audience: string | undefined;
+    if (audiences.length > 1 && behaviour.azpForSeveralAudiences) {
+      // Several audiences: the client is the authorized party, which must be a client ID.
+      audience = typeof claims['azp'] === 'string' && provider.clientIds.includes(claims['azp']) ? claims['azp'] : undefined;
+    } else {
+      audience = audiences.find((value) => provider.clientIds.includes(value));
+    }
     if (audience === undefined) throw invalidToken(STS_MESSAGES.audience);
     if (typeof claims.sub !== 'string' || claims.sub === '') throw invalidToken(STS_MESSAGES.missingClaim('sub'));
     if (typeof claims.exp !== 'number') throw invalidToken(STS_MESSAGES.missingClaim('exp'));
+    if (typeof claims.iat !== 'number' && behaviour.requireIat) throw invalidToken(STS_MESSAGES.missingClaim('iat'));
     const nowSeconds = Math.floor(now() / 1000);
-    if (nowSeconds > claims.exp + skewSeconds) throw fault(400, 'ExpiredTokenException', STS_MESSAGES.expired(nowSeconds, claims.exp));
+    if (nowSeconds > claims.exp + skewSeconds) throw fault('ExpiredTokenException', STS_MESSAGES.expired(nowSeconds, claims.exp));
+    for (const claim of ['iat', 'nbf'] as const) {
+      const value = claims[claim];
+      if (typeof value === 'number' && value > nowSeconds + skewSeconds) throw invalidToken(STS_MESSAGES.notYetValid(claim));
+    }
 
     const subject = claims.sub;
     const role: StsDoubleRole | undefined = roles === null ? { arn: roleArn } : roles.get(roleArn);
-    if (role === undefined) throw fault(403, 'AccessDenied', STS_MESSAGES.accessDenied);
+    if (role === undefined) throw fault('AccessDenied', STS_MESSAGES.accessDenied);
     if (role.subjects !== undefined && !role.subjects.some((pattern) => globMatch(pattern, subject))) {
-      throw fault(403, 'AccessDenied', STS_MESSAGES.accessDenied);
+      throw fault('AccessDenied', STS_MESSAGES.accessDenied);
     }
-    const denied = takeInjection('AccessDenied');
+    const denied = takeInjection('trust');
     if (denied !== null) throw denied;
     const maxSession = role.maxSessionDurationSeconds ?? 3600;
-    if (durationSeconds > maxSession) throw fault(400, 'ValidationError', STS_MESSAGES.duration);
+    if (durationSeconds > maxSession) throw fault('ValidationError', STS_MESSAGES.duration);
 
     const match = ROLE_ARN.exec(roleArn);
     const [, partition = 'aws', account = '000000000000', roleName = 'role'] = match ?? [];
@@ -502,7 +648,7 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
       result: {
         subject: claims.sub,
         audience,
-        provider: provider.url,
+        provider: behaviour.provider === 'arn' ? oidcProviderArn(partition, account, provider.url) : provider.url,
         arn: `arn:${partition}:sts::${account}:assumed-role/${roleName}/${session}`,
         assumedRoleId: `${roleId}:${session}`,
         expiration: isoSeconds(now() + durationSeconds * 1000),
@@ -512,24 +658,24 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
-    const json = wantsJson(req.headers.accept);
+    const json = behaviour.jsonOnAccept && wantsJson(req.headers.accept);
     let answer: Answer;
     try {
       const url = new URL(req.url ?? '/', 'http://sts.invalid');
       let params: URLSearchParams;
       if (req.method === 'POST') {
         const body = await readBody(req);
-        if (body === null) throw fault(413, 'RequestEntityTooLarge', 'Request body too large');
+        if (body === null) throw fault('RequestEntityTooLarge', 'Request body too large');
         params = new URLSearchParams(body);
       } else if (req.method === 'GET') {
         params = url.searchParams;
       } else {
-        throw fault(405, 'InvalidAction', `Method ${req.method ?? ''} is not supported`);
+        throw fault('InvalidAction', `Method ${req.method ?? ''} is not supported`, 405);
       }
       requests += 1;
       answer = await assumeRole(params);
     } catch (error) {
-      const known = error instanceof StsFault ? error : new StsFault(500, 'InternalFailure', 'An internal error occurred', 'Receiver');
+      const known = error instanceof StsFault ? error : fault('InternalFailure', STS_DOUBLE_ERRORS.InternalFailure.message);
       answer = { status: known.status, error: { code: known.code, message: known.message, type: known.type } };
     }
     if (res.destroyed) return;
@@ -552,7 +698,8 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
     inject(fault, injectOptions = {}) {
       const times = injectOptions.times ?? 1;
       if (!(times > 0)) throw new RangeError(`times must be positive, got ${times}`);
-      injections.set(fault, { remaining: (injections.get(fault)?.remaining ?? 0) + times, message: injectOptions.message });
+      if (!Object.hasOwn(STS_DOUBLE_ERRORS, fault)) throw new RangeError(`the double cannot answer ${String(fault)}`);
+      injections.set(fault, { remaining: (injections.get(fault)?.remaining ?? 0) + times, message: injectOptions.message, status: injectOptions.status });
     },
     clearInjections() {
       injections.clear();

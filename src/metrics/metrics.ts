@@ -8,7 +8,7 @@ import { Family, type FamilyOptions, type FamilyType, type Labels } from './fami
 import { PHASES } from '../http/types.js';
 import type { StsProbeResult } from '../probes/sts-probe.js';
 import type { CheckResult, IdpProbeResult } from '../probes/types.js';
-import { STS_MAX_KEYS } from '../oidc/jwks.js';
+import { IAM_KEYS_PER_TYPE } from '../oidc/jwks.js';
 
 /** The outcomes of an Alertmanager notification (the `result` label). */
 export const NOTIFICATION_RESULTS = ['success', 'error', 'dropped'] as const;
@@ -20,8 +20,8 @@ export type NotificationResult = (typeof NOTIFICATION_RESULTS)[number];
  * every series costs render time on /metrics.
  */
 export const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 3, 4, 4.5, 5, 5.5, 6, 7.5, 10];
-/** At most this many `oidc_jwks_key_info` series per IdP (STS reads at most 100 keys). */
-export const MAX_KEY_SERIES = STS_MAX_KEYS;
+/** At most this many `oidc_jwks_key_info` series per IdP: a cardinality cap (IAM reads up to this many keys of each type, RSA and EC). */
+export const MAX_KEY_SERIES = IAM_KEYS_PER_TYPE;
 /** `/metrics` is sent in chunks of about this many characters (below V8's large-object size). */
 const CHUNK_CHARS = 64 * 1024;
 
@@ -78,10 +78,10 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     tokenSuccess: family('gauge', { name: 'oidc_token_success', help: 'Whether the last token was obtained and passed every check (kid, signature, iss, aud, exp).', labelNames: token }),
     tokenExpiry: family('gauge', { name: 'oidc_token_expiry_timestamp_seconds', help: '`exp` of the last token obtained.', labelNames: token }),
     tokenKid: family('gauge', { name: 'oidc_token_kid_in_jwks', help: "Whether the last token's kid is in the IdP's latest JWKS.", labelNames: token }),
-    stsSuccess: family('gauge', { name: 'sts_assume_role_success', help: 'Final outcome of the last run, retries included.', labelNames: sts }),
+    stsSuccess: family('gauge', { name: 'sts_assume_role_success', help: 'Final outcome of the last run, retries included, under the retry profile `retry`.', labelNames: [...sts, 'retry'] }),
     stsFirst: family('gauge', { name: 'sts_assume_role_first_attempt_success', help: 'Whether the first attempt of the last run succeeded.', labelNames: sts }),
     stsDuration: family('histogram', { name: 'sts_assume_role_duration_seconds', help: 'Duration of each AssumeRoleWithWebIdentity attempt.', labelNames: sts, buckets: LATENCY_BUCKETS }),
-    stsAttempts: family('gauge', { name: 'sts_assume_role_attempts', help: 'Attempts used in the last run (0: no token, STS not called).', labelNames: sts }),
+    stsAttempts: family('gauge', { name: 'sts_assume_role_attempts', help: 'Attempts used in the last run under the retry profile `retry` (0: no token, STS not called).', labelNames: [...sts, 'retry'] }),
     stsErrors: family('counter', { name: 'sts_assume_role_errors_total', help: 'Failed attempts by code (STS error code or transport reason).', labelNames: [...sts, 'code'] }),
     stsLastRun: family('gauge', { name: 'sts_assume_role_last_run_timestamp_seconds', help: 'When the last run started.', labelNames: sts }),
     notifications: family('counter', { name: 'idp_canary_alertmanager_notifications_total',
@@ -217,9 +217,14 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
       else m.tokenExpiry.set(byProbe, result.token.expiresAt);
       if (result.token.kidInJwks === null) m.tokenKid.remove(byProbe);
       else m.tokenKid.set(byProbe, result.token.kidInJwks ? 1 : 0);
-      m.stsSuccess.set(labels, result.ok ? 1 : 0);
+      // The final outcome is labelled with the retry profile it stands for; a reload that
+      // changes the profile replaces the series rather than leaving the old one behind.
+      const final = { ...labels, retry: result.retry };
+      m.stsSuccess.remove(labels);
+      m.stsAttempts.remove(labels);
+      m.stsSuccess.set(final, result.ok ? 1 : 0);
       m.stsFirst.set(labels, result.firstAttemptOk ? 1 : 0);
-      m.stsAttempts.set(labels, result.attemptsUsed);
+      m.stsAttempts.set(final, result.attemptsUsed);
       m.stsLastRun.set(labels, result.startedAt / 1000);
       for (const attempt of result.attempts) {
         if (attempt.status !== 0 || attempt.ok || attempt.code === 'timeout') m.stsDuration.observe(labels, attempt.durationSeconds);

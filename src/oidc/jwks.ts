@@ -48,8 +48,12 @@ export interface KeySetChange {
 /** Only this many entries are summarised, whatever the body holds. */
 const MAX_KEYS_EXAMINED = 10_000;
 
-/** STS's key-count limit as reported by the community (unverified). */
-export const STS_MAX_KEYS = 100;
+/**
+ * IAM's JWKS limit, per key type: at most 100 RSA keys and 100 EC keys are used
+ * (IAM User Guide, "Create an OpenID Connect (OIDC) identity provider in IAM";
+ * docs/sts-fidelity.md). Counted per `kty`, not over the whole set.
+ */
+export const IAM_KEYS_PER_TYPE = 100;
 
 /** Smallest RSA modulus accepted as usable. */
 const MIN_RSA_BITS = 2048;
@@ -91,7 +95,8 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
  * Failures: `invalid_json`; `invalid_document` when the body is not an object or `keys`
  * is not an array; `no_usable_keys` when no key is usable (summaries still returned).
  * Warnings: duplicate kids, usable keys without kid or alg, private key material, more
- * than 100 keys, entries beyond the first 10,000 (not examined), a BOM.
+ * than 100 RSA or 100 EC keys (IAM's limit is per type), entries beyond the first
+ * 10,000 (not examined), a BOM.
  * Never throws.
  */
 export function parseJwks(body: Buffer | string): JwksResult {
@@ -112,9 +117,6 @@ export function parseJwks(body: Buffer | string): JwksResult {
   if (entries.length > MAX_KEYS_EXAMINED) {
     warnings.push(`JWKS has ${entries.length} keys; only the first ${MAX_KEYS_EXAMINED} were examined`);
   }
-  if (entries.length > STS_MAX_KEYS) {
-    warnings.push(`JWKS has ${entries.length} keys; STS is reported (unverified) to accept at most ${STS_MAX_KEYS}`);
-  }
 
   const keys: JwkSummary[] = [];
   const privateKeys: string[] = [];
@@ -131,6 +133,12 @@ export function parseJwks(body: Buffer | string): JwksResult {
   }
 
   const usableKeys = keys.filter((key) => key.usable);
+  for (const kty of ['RSA', 'EC']) {
+    const count = keys.filter((key) => key.kty === kty).length;
+    if (count > IAM_KEYS_PER_TYPE) {
+      warnings.push(`JWKS has ${count} ${kty} keys; IAM uses at most ${IAM_KEYS_PER_TYPE} ${kty} keys (and ${IAM_KEYS_PER_TYPE} of the other type), so tokens signed by the others may fail`);
+    }
+  }
   if (privateKeys.length > 0) warnings.push(`JWKS publishes private key material for ${examples(privateKeys)}`);
   if (nonStringKids.length > 0) warnings.push(`kid is not a string (treated as absent) for key at ${examples(nonStringKids)}`);
   addKidWarnings(keys, warnings);

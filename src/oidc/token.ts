@@ -16,6 +16,13 @@ import { SIGNING_ALGS, findKey, parseJwks } from './jwks.js';
 /** The audience STS expects by convention (any value in the provider's client-id list works). */
 export const STS_AUDIENCE = 'sts.amazonaws.com';
 
+/**
+ * Clock skew STS allows for `iat`, `nbf` and `exp`, seconds (observed 5 minutes past
+ * `exp`; the same tolerance is assumed for `iat` and `nbf`, unverified). The STS double
+ * uses the same value (docs/sts-fidelity.md).
+ */
+export const STS_CLOCK_SKEW_SECONDS = 300;
+
 /** WebIdentityToken length limits of the STS API. */
 export const TOKEN_MIN_CHARS = 4;
 export const TOKEN_MAX_CHARS = 20_000;
@@ -46,8 +53,9 @@ export interface TokenCheck {
   /** Header `kid`, null when absent or not a string. */
   kid: string | null;
   /**
-   * Whether a usable key with the token's kid is in the latest JWKS; null when no JWKS
-   * is known yet. False for a token without kid.
+   * Whether the key STS would verify with is in the latest JWKS: a usable key with the
+   * token's kid, or, for a token without kid, the JWKS's only signing key. Null when no
+   * JWKS is known yet.
    */
   kidInJwks: boolean | null;
   /** Whether the signature verifies with the latest JWKS; null when it could not be tried (no JWKS, no matching key, unusable alg). */
@@ -73,6 +81,11 @@ export interface TokenExpectations {
   jwks: Buffer | string | JSONWebKeySet | null;
   /** Wall clock, milliseconds since the epoch. */
   nowMs: number;
+  /**
+   * The IAM OIDC provider's client IDs, when known. A token with several audiences is
+   * accepted only with an `azp` among them; unknown, `azp` must merely be present.
+   */
+  clientIds?: readonly string[];
 }
 
 const ACCEPTED_ALGS: readonly string[] = SIGNING_ALGS;
@@ -80,16 +93,19 @@ const ACCEPTED_ALGS: readonly string[] = SIGNING_ALGS;
 /**
  * Checks one token. Never throws and never rejects.
  *
- * Failures (see {@link TokenCheckReason}): not a compact JWS or outside STS's 4-20000
- * characters (`token_malformed`); `alg` not RS256/384/512 or ES256/384/512
- * (`token_alg`); no `kid`, or no usable key with it in the latest JWKS (`token_kid`);
- * signature not valid with that key (`token_signature`); `iss` differs from the issuer
- * (`token_issuer`); no `aud` (`token_audience`); no string `sub`, or non-integer
- * timestamps (`token_claims`); `exp` missing or not in the future (`token_expired`).
+ * The rules are the STS double's (docs/sts-fidelity.md says which AWS documents and which
+ * were observed). Failures (see {@link TokenCheckReason}): not a compact JWS or outside
+ * STS's 4-20000 characters (`token_malformed`); `alg` not RS256/384/512 or ES256/384/512
+ * (`token_alg`); no usable key with the token's kid in the latest JWKS, or no kid while
+ * the JWKS has other than exactly one signing key (`token_kid`); signature not valid
+ * with that key (`token_signature`); `iss` differs from the issuer (`token_issuer`); no
+ * `aud`, or several audiences without an `azp` among the client IDs (`token_audience`);
+ * no string `sub`, no `iat`, non-integer timestamps, `iat`/`nbf` more than 5 minutes
+ * ahead (`token_claims`); `exp` missing or more than 5 minutes past (`token_expired`).
  *
  * Warnings: `aud` without sts.amazonaws.com (STS accepts any value in the IAM provider's
- * client-id list, so this cannot be judged here), `nbf`/`iat` in the future, no JWKS
- * known yet, a JWKS that could not be used.
+ * client-id list, so this cannot be judged here), `nbf`/`iat` ahead or `exp` past within
+ * the skew, no JWKS known yet, a JWKS that could not be used.
  */
 export async function checkToken(token: string, expected: TokenExpectations): Promise<TokenCheck> {
   const result: TokenCheck = {
@@ -145,8 +161,12 @@ export async function checkToken(token: string, expected: TokenExpectations): Pr
   const keySet = loadKeySet(expected.jwks);
   if (keySet.warning !== null) result.warnings.push(keySet.warning);
   if (result.kid === null) {
-    fail('token_kid', 'header has no kid; STS picks the verification key by kid');
-    if (keySet.jwks !== null) result.kidInJwks = false;
+    if (keySet.jwks !== null) {
+      // Without a kid STS can only use the key set's one signing key.
+      const signing = keySet.summaries.filter((summary) => summary.usable).length;
+      result.kidInJwks = signing === 1;
+      if (signing !== 1) fail('token_kid', `header has no kid and the JWKS has ${signing} signing keys; STS picks the key by kid unless there is exactly one`);
+    }
   } else if (keySet.jwks !== null) {
     const key = findKey(keySet.summaries, result.kid);
     result.kidInJwks = key !== undefined;
@@ -157,6 +177,7 @@ export async function checkToken(token: string, expected: TokenExpectations): Pr
     }
   }
   if (keySet.jwks !== null && result.kidInJwks === true && result.alg !== null && ACCEPTED_ALGS.includes(result.alg)) {
+    // (Without kid, jose picks the one key of a matching type: the same key STS would use.)
     result.signatureValid = await verifySignature(token, keySet.jwks);
     if (result.signatureValid === false) fail('token_signature', `signature does not verify with the JWKS key ${quote(result.kid ?? '')}`);
   }
@@ -213,7 +234,10 @@ function checkClaims(
   if (result.audiences.length === 0) fail('token_audience', 'aud is missing (STS: "Missing a required claim: aud")');
   else {
     result.audienceIncludesSts = result.audiences.includes(STS_AUDIENCE);
-    if (!result.audienceIncludesSts) {
+    if (result.audiences.length > 1) checkAuthorizedParty(payload, expected, result, fail);
+    else if (expected.clientIds !== undefined && !expected.clientIds.includes(result.audiences[0] as string)) {
+      fail('token_audience', `aud ${quote(result.audiences[0] as string)} is not a client ID of the provider (STS: "Incorrect token audience")`);
+    } else if (!result.audienceIncludesSts && expected.clientIds === undefined) {
       result.warnings.push(
         `aud ${quote(result.audiences.join(', '))} does not include ${STS_AUDIENCE}; STS accepts it only if the IAM OIDC provider lists it as a client id`,
       );
@@ -223,11 +247,14 @@ function checkClaims(
   if (typeof payload.sub === 'string' && payload.sub !== '') result.subject = payload.sub;
   else fail('token_claims', 'sub is missing or not a string');
 
+  if (payload.iat === undefined) fail('token_claims', 'iat is missing; STS requires it');
   for (const claim of ['iat', 'nbf'] as const) {
     const value = payload[claim];
     if (value === undefined) continue;
     if (!Number.isInteger(value)) fail('token_claims', `${claim} is not an integer number of seconds`);
-    else if ((value as number) > nowSeconds + 60) result.warnings.push(`${claim} is ${Math.round((value as number) - nowSeconds)} s in the future`);
+    else if ((value as number) > nowSeconds + STS_CLOCK_SKEW_SECONDS) {
+      fail('token_claims', `${claim} is ${Math.round((value as number) - nowSeconds)} s in the future, beyond STS's ${STS_CLOCK_SKEW_SECONDS} s of clock skew`);
+    } else if ((value as number) > nowSeconds + 60) result.warnings.push(`${claim} is ${Math.round((value as number) - nowSeconds)} s in the future`);
   }
   if (Number.isInteger(payload.iat)) result.issuedAt = payload.iat as number;
 
@@ -236,7 +263,29 @@ function checkClaims(
   else if (!Number.isInteger(exp)) fail('token_claims', 'exp is not an integer number of seconds');
   else {
     result.expiresAt = exp;
-    if (exp <= nowSeconds) fail('token_expired', `token expired ${Math.round(nowSeconds - exp)} s ago (exp ${exp})`);
+    const ago = Math.round(nowSeconds - exp);
+    if (nowSeconds > exp + STS_CLOCK_SKEW_SECONDS) fail('token_expired', `token expired ${ago} s ago (exp ${exp}), beyond STS's ${STS_CLOCK_SKEW_SECONDS} s of clock skew`);
+    else if (exp <= nowSeconds) result.warnings.push(`token expired ${ago} s ago; STS still accepts it for ${STS_CLOCK_SKEW_SECONDS} s past exp`);
+  }
+}
+
+/**
+ * Several audiences: STS takes the authorized party (`azp`) as the client, so it must be
+ * present and, when the provider's client IDs are known, one of them.
+ */
+function checkAuthorizedParty(
+  payload: JWTPayload,
+  expected: TokenExpectations,
+  result: TokenCheck,
+  fail: (reason: TokenCheckReason, detail: string) => void,
+): void {
+  const azp = payload['azp'];
+  if (typeof azp !== 'string' || azp === '') {
+    fail('token_audience', `aud has ${result.audiences.length} values and there is no azp; STS needs azp to pick the client ID`);
+  } else if (expected.clientIds !== undefined && !expected.clientIds.includes(azp)) {
+    fail('token_audience', `azp ${quote(azp)} is not a client ID of the provider (STS: "Incorrect token audience")`);
+  } else if (expected.clientIds === undefined && azp !== STS_AUDIENCE) {
+    result.warnings.push(`azp ${quote(azp)} is not ${STS_AUDIENCE}; STS accepts it only if the IAM OIDC provider lists it as a client id`);
   }
 }
 

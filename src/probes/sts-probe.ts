@@ -1,8 +1,9 @@
 /**
  * The STS probe (docs/architecture.md): get a web identity token from its source, check it
  * against the IdP's latest JWKS, then call AssumeRoleWithWebIdentity at the regional
- * endpoint: one timed attempt, then retries with full-jitter exponential backoff up to
- * `maxAttempts` for retryable outcomes. First-attempt and final outcomes are both kept.
+ * endpoint: one timed attempt, then retries as the configured retry profile's client
+ * would (which failures, what backoff; src/sts/retry-profiles.ts) up to `maxAttempts`.
+ * First-attempt and final outcomes are both kept.
  *
  * Secrets: the token lives in a local variable between the source and the request body;
  * the STS response body is parsed without reading the credentials and then zeroed. No
@@ -16,7 +17,9 @@ import type { PhaseTimings } from '../http/types.js';
 import { checkToken, type TokenCheckReason } from '../oidc/token.js';
 import { ASSUME_ROLE_HEADERS, MAX_MESSAGE_CHARS, assumeRoleRequestBody, parseStsResponse } from '../sts/assume-role.js';
 import { endpointWarnings, stsEndpoint } from '../sts/endpoints.js';
-import { DEFAULT_BACKOFF, backoffDelayMs, isRetryable, type BackoffOptions, type StsCode } from '../sts/errors.js';
+import { regionDisabledRemedy } from '../sts/regions.js';
+import type { StsCode } from '../sts/errors.js';
+import { RETRY_PROFILES, attemptsFor, type RetryKind, type RetryProfile, type RetryProfileName } from '../sts/retry-profiles.js';
 import { obtainToken } from '../token-sources/index.js';
 import type { ReadTextFile, TokenSourceReason } from '../token-sources/types.js';
 import { internalErrorDetail, type ProbeDeps } from './types.js';
@@ -68,8 +71,10 @@ export interface StsAttempt {
   requestId: string | null;
   durationSeconds: number;
   timings: PhaseTimings;
-  /** For a failed attempt, whether it was worth retrying; null when ok. */
+  /** For a failed attempt, whether the retry profile retries it; null when ok. */
   retryable: boolean | null;
+  /** For a retryable failure, its kind (throttling waits longer in some clients); null otherwise. */
+  retryKind: RetryKind | null;
 }
 
 /** What a successful call said (credentials are never kept). */
@@ -91,6 +96,8 @@ export interface StsProbeResult {
   region: string;
   endpoint: string;
   roleArn: string;
+  /** The retry profile the final outcome stands for (`sts[].retry`). */
+  retry: RetryProfileName;
   /** Wall-clock start, ms since the epoch. */
   startedAt: number;
   /** The final outcome: some attempt succeeded. */
@@ -127,7 +134,6 @@ export interface StsProbeDeps extends ProbeDeps {
   random?: () => number;
   /** Waits between attempts; resolves early (without throwing) when `signal` aborts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  backoff?: BackoffOptions;
 }
 
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -183,6 +189,7 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
     region,
     endpoint,
     roleArn: probe.roleArn,
+    retry: probe.retry,
     startedAt,
     warnings: endpointWarnings(endpoint),
   };
@@ -238,20 +245,22 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
   });
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
-  const backoff = deps.backoff ?? DEFAULT_BACKOFF;
+  const profile = RETRY_PROFILES[probe.retry];
+  const maxAttempts = attemptsFor(probe.retry, probe.maxAttempts);
   const attempts: StsAttempt[] = [];
   let assumedRole: AssumedRole | null = null;
 
-  for (let attempt = 1; attempt <= probe.maxAttempts; attempt += 1) {
+  for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
     let backoffMs = 0;
-    if (attempt > 1) {
+    const previous = attempts[attempts.length - 1];
+    if (previous !== undefined) {
       // Cancelled (shutdown, reload): no more retries; the attempts made are the result.
       if (deps.signal?.aborted) break;
-      backoffMs = backoffDelayMs(attempt - 2, backoff, random);
+      backoffMs = Math.round(profile.delayMs(attempt - 2, previous.retryKind ?? 'transient', random));
       await sleep(backoffMs, deps.signal);
       if (deps.signal?.aborted) break;
     }
-    const result = await callOnce(endpoint, body, idp, deps, attempt, backoffMs);
+    const result = await callOnce(endpoint, body, idp, deps, profile, attempt, backoffMs);
     attempts.push(result.attempt);
     if (result.assumedRole !== null) {
       assumedRole = result.assumedRole;
@@ -261,8 +270,11 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
   }
 
   const last = attempts[attempts.length - 1];
+  // STS's message says the region is off, not how to turn it on.
+  const remedies = attempts.some((one) => one.code === 'RegionDisabledException') ? [regionDisabledRemedy(region)] : [];
   return {
     ...base,
+    warnings: [...base.warnings, ...remedies],
     ok: assumedRole !== null,
     firstAttemptOk: attempts[0]?.ok ?? false,
     attemptsUsed: attempts.length,
@@ -279,6 +291,7 @@ async function callOnce(
   body: string,
   idp: StsProbeInput['idp'],
   deps: StsProbeDeps,
+  profile: RetryProfile,
   attempt: number,
   backoffMs: number,
 ): Promise<{ attempt: StsAttempt; assumedRole: AssumedRole | null }> {
@@ -295,8 +308,9 @@ async function callOnce(
   if (!outcome.ok) {
     const status = outcome.status ?? 0;
     const failed = { code: outcome.reason, status, message: clip(outcome.detail) };
+    const retryKind = profile.classify({ code: failed.code, stsCode: null, status });
     return {
-      attempt: { ...common, ok: false, ...failed, stsCode: null, requestId: null, retryable: isRetryable(failed) },
+      attempt: { ...common, ok: false, ...failed, stsCode: null, requestId: null, retryable: retryKind !== null, retryKind },
       assumedRole: null,
     };
   }
@@ -306,7 +320,7 @@ async function callOnce(
   responseBody.fill(0);
   if (parsed.ok) {
     return {
-      attempt: { ...common, ok: true, code: null, stsCode: null, message: '', status, requestId: parsed.requestId, retryable: null },
+      attempt: { ...common, ok: true, code: null, stsCode: null, message: '', status, requestId: parsed.requestId, retryable: null, retryKind: null },
       assumedRole: {
         arn: parsed.assumedRoleArn,
         assumedRoleId: parsed.assumedRoleId,
@@ -317,15 +331,18 @@ async function callOnce(
       },
     };
   }
-  const failed = { code: parsed.code, status, message: parsed.message };
+  const retryKind = profile.classify({ code: parsed.code, stsCode: parsed.stsCode, status });
   return {
     attempt: {
       ...common,
       ok: false,
-      ...failed,
+      code: parsed.code,
+      status,
+      message: parsed.message,
       stsCode: parsed.stsCode,
       requestId: parsed.requestId,
-      retryable: isRetryable(failed),
+      retryable: retryKind !== null,
+      retryKind,
     },
     assumedRole: null,
   };
@@ -344,6 +361,7 @@ export function stsInternalFailure(input: StsProbeInput, startedAt: number, erro
     region: input.region,
     endpoint,
     roleArn: input.probe.roleArn,
+    retry: input.probe.retry,
     startedAt,
     ok: false,
     firstAttemptOk: false,

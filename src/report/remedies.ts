@@ -70,7 +70,7 @@ export const REMEDIES: Readonly<Record<RemedyKey, string>> = {
     'The discovery response forbids caching (`Cache-Control: no-cache`/`no-store`/`max-age=0` or `Pragma: no-cache`), so every STS call may fetch it again and the IdP may throttle STS. Serve it with a max-age and without Pragma: no-cache.',
   jwks_not_cacheable:
     'STS does not cache a JWKS served with `Cache-Control: no-cache` or `Pragma: no-cache` (nor `max-age=0`), so it calls back to the IdP for every token and gets throttled (the GitLab incident). Remove those headers from the jwks_uri response.',
-  too_many_keys: 'STS is reported to accept a JWKS of at most 100 keys. Publish only the keys currently used for signing plus the next one.',
+  too_many_keys: 'IAM uses at most 100 RSA and 100 EC keys of a JWKS (docs/sts-fidelity.md). Publish only the keys currently used for signing plus the next one.',
   unusable_keys: 'Some keys cannot be used by STS (algorithm, key type or size). They are harmless while tokens are signed with a usable key, but remove them to avoid surprises.',
   cert_expired: 'The TLS certificate has expired: every STS call fails. Renew it now and serve the full chain.',
   cert_expiring: 'The TLS certificate expires soon. Renew it, and if the issuing CA changes, update the thumbprint list of the IAM OIDC provider.',
@@ -92,8 +92,8 @@ export const REMEDIES: Readonly<Record<RemedyKey, string>> = {
     'The token\'s `kid` is not in the JWKS STS will fetch, so STS calls back to the IdP and fails. Publish the new key in the JWKS before signing with it, and keep the old one until its tokens expire.',
   token_signature: 'The signature does not verify with the key the JWKS publishes under that kid. The IdP signs with a key other than the one it publishes.',
   token_issuer: 'The token `iss` must equal the issuer registered in IAM exactly (no trailing slash, same case).',
-  token_audience: 'The token `aud` must include a client id of the IAM OIDC provider, conventionally `sts.amazonaws.com`. Request the token with that audience.',
-  token_claims: 'The token lacks a claim STS requires (`sub`, `exp`, or integer timestamps). Fix the token template at the IdP.',
+  token_audience: 'The token `aud` must include a client id of the IAM OIDC provider, conventionally `sts.amazonaws.com`, and with several audiences `azp` must be that client id. Request the token with that audience.',
+  token_claims: 'The token lacks a claim STS requires (`sub`, `iat`, `exp`, integer timestamps) or is dated more than 5 minutes ahead. Fix the token template or the clock at the IdP.',
   token_expired: 'The token has expired (STS allows 5 minutes of clock skew). Fetch a fresh token before each call, and check the clock of the machine that issues it.',
   // --- STS answers -------------------------------------------------------------------
   InvalidIdentityToken:
@@ -104,7 +104,12 @@ export const REMEDIES: Readonly<Record<RemedyKey, string>> = {
   AccessDenied:
     'The role\'s trust policy does not allow this token: check the Federated principal (the OIDC provider ARN) and the `aud`/`sub` conditions against the token\'s claims.',
   Throttling: 'STS throttled the call. Retry with exponential backoff and jitter, and spread callers over time.',
-  RegionDisabledException: 'STS is not activated in this region: enable the region in the account, or use another regional endpoint.',
+  ThrottlingException: 'STS throttled the call. Retry with exponential backoff and jitter, and spread callers over time.',
+  RequestLimitExceeded: 'The request rate limit was exceeded. Retry with exponential backoff and jitter, and spread callers over time.',
+  TooManyRequestsException: 'Too many requests. Retry with exponential backoff and jitter, and spread callers over time.',
+  throttled: 'The endpoint answered HTTP 429 (throttled). Retry with exponential backoff and jitter, and spread callers over time.',
+  RegionDisabledException:
+    'STS is not active in this region for the account: enable an opt-in region (Account → AWS Regions, or `aws account enable-region`), then activate STS there (IAM → Account settings → STS endpoints).',
   MalformedPolicyDocument: 'The session policy sent with the call is invalid.',
   PackedPolicyTooLarge: 'The session policies and tags are too large; send fewer.',
   ValidationError: 'A request parameter is invalid (role ARN, session name, duration). Fix the probe\'s configuration.',

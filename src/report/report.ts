@@ -13,7 +13,7 @@ import type { CheckResult, IdpProbeResult } from '../probes/types.js';
 import type { StsProbeResult } from '../probes/sts-probe.js';
 import type { TlsInfo } from '../http/types.js';
 import { STS_AUDIENCE } from '../oidc/token.js';
-import { STS_MAX_KEYS } from '../oidc/jwks.js';
+import { IAM_KEYS_PER_TYPE } from '../oidc/jwks.js';
 import { remedyFor, REMEDIES, type RemedyKey } from './remedies.js';
 import {
   awsAssumeRole,
@@ -217,10 +217,15 @@ function keyLines(result: IdpProbeResult, confirm: ConfirmOptions): ReportLine[]
   } else {
     lines.push(line('jwks.keys', 'Signing keys', 'pass', `${usable.length} usable (${algText})`, kids));
   }
-  if (keys.length > STS_MAX_KEYS) {
-    lines.push(line('jwks.key_count', `Key count <= ${STS_MAX_KEYS}`, 'warn', `${keys.length} keys`, 'a community-reported STS limit (unverified)', remedy('too_many_keys'), curlJq(jwks.url, '.keys | length', confirm)));
+  const perType = new Map<string, number>();
+  for (const key of keys) perType.set(key.kty, (perType.get(key.kty) ?? 0) + 1);
+  const over = [...perType].filter(([, count]) => count > IAM_KEYS_PER_TYPE);
+  const title = `Keys per type <= ${IAM_KEYS_PER_TYPE}`;
+  if (over.length > 0) {
+    const text = over.map(([kty, count]) => `${count} ${kty} keys`).join(', ');
+    lines.push(line('jwks.key_count', title, 'warn', text, 'IAM uses at most 100 RSA and 100 EC keys', remedy('too_many_keys'), curlJq(jwks.url, '[.keys[].kty] | group_by(.) | map({(.[0]): length}) | add', confirm)));
   } else {
-    lines.push(line('jwks.key_count', `Key count <= ${STS_MAX_KEYS}`, 'pass', `${keys.length} key${keys.length === 1 ? '' : 's'}`));
+    lines.push(line('jwks.key_count', title, 'pass', `${keys.length} key${keys.length === 1 ? '' : 's'}`));
   }
   return lines;
 }

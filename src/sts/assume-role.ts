@@ -83,8 +83,8 @@ export interface StsSuccess {
 /** An STS error answer, or a response that could not be understood (`invalid_response`). */
 export interface StsFailure {
   ok: false;
-  /** Bounded label: a known STS code, `other_error` for an unknown one, or `invalid_response`. */
-  code: StsErrorCode | 'other_error' | 'invalid_response';
+  /** Bounded label: a known STS code, `throttled` for an unknown one at HTTP 429, `other_error` for another unknown one, or `invalid_response`. */
+  code: StsErrorCode | 'other_error' | 'throttled' | 'invalid_response';
   /** The code exactly as STS sent it (clipped), null for `invalid_response`. */
   stsCode: string | null;
   /** STS's message (not secret; may name the issuer), clipped; for `invalid_response` what was wrong. */
@@ -220,7 +220,7 @@ export function parseStsResponse(status: number, headers: Readonly<Record<string
     field(child(envelope, 'ResponseMetadata'), 'RequestId', 256);
   return {
     ok: false,
-    code: codeLabel(stsCode),
+    code: codeLabel(stsCode, status),
     stsCode,
     message,
     type,

@@ -9,24 +9,26 @@
 /** The legacy global endpoint's host. */
 const GLOBAL_HOST = 'sts.amazonaws.com';
 
+import { dnsSuffix } from './regions.js';
+
 /** The placeholder an `endpoint` override may carry. */
 const REGION_PLACEHOLDER = /\{region\}/g;
 
 /**
- * The DNS suffix of the partition a region belongs to: China regions (`cn-*`) live under
- * `amazonaws.com.cn`; commercial and GovCloud (`us-gov-*`) regions under `amazonaws.com`.
- * Other partitions (ISO, EUSC) are reached through an `endpoint` override.
+ * The DNS suffix of the partition a region belongs to, from the pinned SDK's partition
+ * data: `amazonaws.com` (commercial, GovCloud), `amazonaws.com.cn` (China),
+ * `amazonaws.eu` (European Sovereign Cloud), the ISO partitions' own suffixes.
  */
 export function partitionSuffix(region: string): string {
-  return region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return dnsSuffix(region);
 }
 
 /**
  * The STS endpoint URL for `region`, without a trailing slash.
  *
  * @param override the configured `endpoint`; every `{region}` in it is replaced by the
- *   region, and a trailing slash is dropped. Without it: `https://sts.{region}.amazonaws.com`,
- *   or `.amazonaws.com.cn` for China regions.
+ *   region, and a trailing slash is dropped. Without it: `https://sts.{region}.{dnsSuffix}`,
+ *   as the SDK's STS endpoint rules resolve a regional endpoint.
  */
 export function stsEndpoint(region: string, override?: string): string {
   if (override !== undefined) return override.replace(REGION_PLACEHOLDER, region).replace(/\/+$/, '');

@@ -17,6 +17,9 @@ export const STS_ERROR_CODES = [
   'ExpiredTokenException',
   'AccessDenied',
   'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
   'RegionDisabledException',
   'MalformedPolicyDocument',
   'PackedPolicyTooLarge',
@@ -44,6 +47,8 @@ export const STS_LOCAL_CODES = [
   'invalid_response',
   /** STS sent an error code not in {@link STS_ERROR_CODES}. */
   'other_error',
+  /** HTTP 429 with an error code not in {@link STS_ERROR_CODES} (or none): throttled all the same. */
+  'throttled',
   /** No token could be obtained, so STS was not called. */
   'token_unavailable',
   /** The probe itself failed (a bug). */
@@ -69,9 +74,31 @@ export const VERIFICATION_KEY_MESSAGE =
 const KNOWN: ReadonlySet<string> = new Set(STS_ERROR_CODES);
 const TRANSPORT: ReadonlySet<string> = new Set(STS_TRANSPORT_CODES);
 
-/** Maps the code STS sent to a label value: itself when known, else `other_error`. */
-export function codeLabel(stsCode: string): StsErrorCode | 'other_error' {
-  return KNOWN.has(stsCode) ? (stsCode as StsErrorCode) : 'other_error';
+/**
+ * Maps the code STS sent to a label value: itself when known; else `throttled` for an
+ * HTTP 429 (every SDK family treats 429 as throttling, whatever the code says), else
+ * `other_error`. Never a value built from the response, so the label stays bounded.
+ */
+export function codeLabel(stsCode: string, status = 0): StsErrorCode | 'other_error' | 'throttled' {
+  if (KNOWN.has(stsCode)) return stsCode as StsErrorCode;
+  return status === 429 ? 'throttled' : 'other_error';
+}
+
+/**
+ * The throttling codes STS can send: `ThrottlingException` is the name AWS's common
+ * errors page gives; `Throttling` is what STS sends today ("Rate exceeded");
+ * `RequestLimitExceeded` and `TooManyRequestsException` are in every SDK's throttling
+ * list. (The SDKs know more codes, e.g. SlowDown or ProvisionedThroughputExceededException,
+ * that belong to other services; those stay `other_error` here and each retry profile
+ * decides about them from the raw code.)
+ */
+export const STS_THROTTLING_CODES = ['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException'] as const;
+
+const THROTTLING: ReadonlySet<string> = new Set([...STS_THROTTLING_CODES, 'throttled']);
+
+/** Whether a failed attempt was throttled: a throttling code, or HTTP 429 whatever the code. */
+export function isThrottled(attempt: Pick<FailedAttempt, 'code' | 'status'>): boolean {
+  return attempt.status === 429 || THROTTLING.has(attempt.code);
 }
 
 /** True for the transport reasons of the HTTP layer. */
@@ -87,58 +114,4 @@ export interface FailedAttempt {
   status: number;
   /** STS's message ('' when none). */
   message: string;
-}
-
-/** Transport failures worth another try: the next connection may well succeed. */
-const RETRYABLE_TRANSPORT: ReadonlySet<string> = new Set(['dns', 'connect_refused', 'connect_timeout', 'tls', 'timeout', 'network']);
-
-/** STS codes that are transient by nature. */
-const RETRYABLE_CODES: ReadonlySet<string> = new Set(['IDPCommunicationError', 'Throttling', 'InternalFailure', 'ServiceUnavailable']);
-
-/**
- * Whether a failed attempt is worth retrying.
- *
- * Retryable: IDPCommunicationError, Throttling (the JS SDK retries both); an
- * InvalidIdentityToken whose message starts "Couldn't retrieve verification key" (STS
- * could not fetch the keys in time: the 2021 GitHub incident, which clients fixed by
- * retrying); any HTTP 5xx and STS's InternalFailure / ServiceUnavailable; and transport
- * failures (dns, connect_*, tls, timeout, network), since each attempt is a new cold
- * connection. `tls` is included because a reset during the handshake is classified as
- * tls too; a certificate STS will never pass costs only the bounded extra attempts.
- *
- * Not retryable: AccessDenied, ExpiredTokenException, IDPRejectedClaim, ValidationError,
- * every other InvalidIdentityToken, a body too large, a malformed 2xx/4xx body, and the
- * canary's own codes: they will not change on a second call.
- */
-export function isRetryable(attempt: FailedAttempt): boolean {
-  if (RETRYABLE_TRANSPORT.has(attempt.code)) return true;
-  if (attempt.status >= 500) return true;
-  if (RETRYABLE_CODES.has(attempt.code)) return true;
-  if (attempt.code === 'InvalidIdentityToken') return attempt.message.startsWith("Couldn't retrieve verification key");
-  return false;
-}
-
-/** Exponential backoff parameters, milliseconds. */
-export interface BackoffOptions {
-  /** The ceiling of the first wait. */
-  baseMs: number;
-  /** No wait exceeds this. */
-  capMs: number;
-}
-
-/** Defaults: ceilings of 1 s, 2 s, 4 s, 8 s, then 10 s. */
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1000, capMs: 10_000 };
-
-/**
- * Full-jitter exponential backoff (as in the AWS architecture blog's "full jitter"):
- * a uniformly random wait in [0, min(cap, base * 2^retry)).
- *
- * @param retry 0 for the wait before the second attempt, 1 before the third, ...
- * @param random a source of uniform numbers in [0, 1), e.g. Math.random.
- */
-export function backoffDelayMs(retry: number, options: BackoffOptions, random: () => number): number {
-  const exponent = Math.max(0, Math.min(retry, 30));
-  const ceiling = Math.min(options.capMs, options.baseMs * 2 ** exponent);
-  const fraction = Math.min(Math.max(random(), 0), 1);
-  return Math.floor(fraction * Math.max(0, ceiling));
 }

@@ -286,6 +286,9 @@ describe('idp-canary check', () => {
       [['https://a.example', '--token-file', '/t', '--role-arn', 'nope'], /--role-arn: must be an IAM role ARN/],
       [['https://a.example', '--token-file', '/t', '--role-arn', 'arn:aws:iam::111122223333:role/x', '--region', 'mars'], /--region: must be a region name/],
       [['https://a.example', '--token-file', '/t', '--role-arn', 'arn:aws:iam::111122223333:role/x', '--max-attempts', 'many'], /--max-attempts: must be a whole number/],
+      [['https://a.example', '--token-file', '/t', '--role-arn', 'arn:aws:iam::111122223333:role/x', '--retry', 'boto3'], /--retry: Invalid option: expected one of "sdk-js-v3"\|"botocore-standard"\|"sdk-go-v2"\|"none"/],
+      [['https://a.example', '--retry', 'none'], /--retry needs --token-file and --role-arn/],
+      [['https://a.example', '--token-file', '/t', '--role-arn', 'arn:aws-us-gov:iam::111122223333:role/x'], /--region: role ARN is in partition aws-us-gov but region us-east-1 is in partition aws/],
       [['https://a.example', '--ca-file', '/no/such/ca.pem'], /--ca-file: cannot read \/no\/such\/ca\.pem \(ENOENT\)/],
       [['https://a.example', '--frobnicate'], /Unknown option '--frobnicate'/],
     ];

@@ -89,6 +89,8 @@ describe('configuration loading', () => {
     ['two token sources', sts('        token: { env: TOKEN, file: /t }\n'), ['idps[0].sts[0].token: needs exactly one of file, env, clientCredentials']],
     ['duration too short', sts('        durationSeconds: 60\n        token: { env: TOKEN }\n'), ['idps[0].sts[0].durationSeconds: Too small: expected number to be >=900']],
     ['bad region', idp('    sts:\n      - name: c\n        roleArn: arn:aws:iam::111122223333:role/x\n        regions: [Virginia]\n        token: { env: T }\n'), ['idps[0].sts[0].regions[0]: must be a region name like us-east-1']],
+    ['unknown region, with the near names', idp('    sts:\n      - name: c\n        roleArn: arn:aws:iam::111122223333:role/x\n        regions: [us-east-1, eu-wast-1]\n        token: { env: T }\n'), ['idps[0].sts[0].regions[1]: unknown region "eu-wast-1" (it matches the aws naming pattern: if it is newer than this release, set endpoint); did you mean eu-west-1, eu-west-2, eu-west-3, ap-east-1, ca-west-1?']],
+    ['role ARN in another partition than the region', idp('    sts:\n      - name: c\n        roleArn: arn:aws-us-gov:iam::111122223333:role/x\n        regions: [us-gov-west-1, us-east-1]\n        token: { env: T }\n'), ['idps[0].sts[0].regions[1]: role ARN is in partition aws-us-gov but region us-east-1 is in partition aws; STS in us-east-1 cannot assume it']],
     ['bad ratio', 'alerts:\n  budgetWarningRatio: 1.5\n', ['alerts.budgetWarningRatio: Too big: expected number to be <1']],
     ['YAML syntax', 'idps: [\n', ['YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1']],
   ];
@@ -97,6 +99,23 @@ describe('configuration loading', () => {
       assert.deepEqual(await errorsOf(yaml), expected);
     });
   }
+
+  test('regions: every partition validates, a two-digit region passes with an endpoint override', async () => {
+    const probe = (arn: string, regions: string, extra = '') =>
+      idp(`    sts:\n      - name: c\n        roleArn: ${arn}\n        regions: [${regions}]\n${extra}        token: { env: T }\n`);
+    const config = await parseConfig(probe('arn:aws:iam::111122223333:role/x', 'us-east-1, ap-southeast-7, me-central-1'), 'test.yaml');
+    assert.deepEqual(config.idps[0]?.sts[0]?.regions, ['us-east-1', 'ap-southeast-7', 'me-central-1']);
+    assert.equal(config.idps[0]?.sts[0]?.retry, 'sdk-js-v3', 'the default retry profile');
+    await parseConfig(probe('arn:aws-eusc:iam::111122223333:role/x', 'eusc-de-east-1'), 'test.yaml');
+    await parseConfig(probe('arn:aws-iso-b:iam::111122223333:role/x', 'us-isob-east-1'), 'test.yaml');
+    await parseConfig(probe('arn:aws:iam::111122223333:role/x', 'ap-southeast-10', '        endpoint: https://sts.{region}.amazonaws.com\n'), 'test.yaml');
+    assert.deepEqual(await errorsOf(probe('arn:aws:iam::111122223333:role/x', 'ap-southeast-10')), [
+      'idps[0].sts[0].regions[0]: unknown region "ap-southeast-10" (it matches the aws naming pattern: if it is newer than this release, set endpoint); did you mean ap-southeast-1, ap-southeast-2, ap-southeast-3, ap-southeast-4, ap-southeast-5?',
+    ]);
+    assert.deepEqual(await errorsOf(probe('arn:aws:iam::111122223333:role/x', 'us-east-1', '        retry: sdk-python\n')), [
+      'idps[0].sts[0].retry: Invalid option: expected one of "sdk-js-v3"|"botocore-standard"|"sdk-go-v2"|"none"',
+    ]);
+  });
 
   test('every error is reported at once', async () => {
     const errors = await errorsOf('defaults:\n  timeout: soon\nidps:\n  - name: A\n    issuer: ftp://x\n    extra: 1\n');

@@ -73,7 +73,8 @@ describe('STS probe end to end: oidc-provider → daemon → STS double', () => 
       assert.equal(result.token.ok, true, result.token.detail);
       assert.equal(result.token.kidInJwks, true);
       assert.equal(result.assumedRole?.arn, 'arn:aws:sts::111122223333:assumed-role/idp-canary/idp-canary');
-      assert.equal(await sample(app.metrics, 'sts_assume_role_success', { idp: 'op', probe: 'canary', region: 'us-east-1' }), 1);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_success', { idp: 'op', probe: 'canary', region: 'us-east-1', retry: 'sdk-js-v3' }), 1);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_attempts', { region: 'us-east-1', retry: 'sdk-js-v3' }), 1);
       assert.equal(await sample(app.metrics, 'sts_assume_role_first_attempt_success', { region: 'us-east-1' }), 1);
       assert.equal(await sample(app.metrics, 'oidc_token_kid_in_jwks', { idp: 'op', probe: 'canary' }), 1);
       const status = JSON.stringify(app.status());
@@ -119,10 +120,10 @@ describe('STS probe end to end: oidc-provider → daemon → STS double', () => 
       assert.ok(result);
       assert.equal(result.ok, false);
       assert.equal(result.code, 'InvalidIdentityToken');
-      assert.equal(result.attemptsUsed, 2, 'retried: a key retrieval failure is worth another try');
+      assert.equal(result.attemptsUsed, 1, 'the default profile sdk-js-v3 does not retry InvalidIdentityToken, as the JS SDK does not');
       assert.match(result.attempts[0]?.message ?? '', /^Couldn't retrieve verification key from your identity provider, {2}please reference/);
       assert.equal(await sample(app.metrics, 'sts_assume_role_success', { region: 'us-east-1' }), 0);
-      assert.equal(await sample(app.metrics, 'sts_assume_role_errors_total', { region: 'us-east-1', code: 'InvalidIdentityToken' }), 2);
+      assert.equal(await sample(app.metrics, 'sts_assume_role_errors_total', { region: 'us-east-1', code: 'InvalidIdentityToken' }), 1);
     } finally {
       op.setJwks({});
       await app.stop(100);

@@ -4,9 +4,20 @@ import { request } from 'undici';
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createPki, type Pki } from '../../src/lab/pki.js';
 import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
-import { STS_MESSAGES, startStsDouble, type StsDouble } from '../../src/lab/sts-double.js';
+import {
+  JWKS_KEYS_PER_TYPE,
+  OBSERVED_BEHAVIOUR,
+  STS_DOUBLE_ERRORS,
+  STS_MESSAGES,
+  keysWithinLimit,
+  startStsDouble,
+  type StsDouble,
+  type StsDoubleErrorCode,
+  type UnverifiedBehaviour,
+} from '../../src/lab/sts-double.js';
 import { formEncode, parseStsResponse, type StsResponse } from '../../src/sts/assume-role.js';
 import { VERIFICATION_KEY_MESSAGE } from '../../src/sts/errors.js';
+import { checkToken } from '../../src/oidc/token.js';
 
 // The pinned SDK warns once about Node 20 support; not what these tests are about.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
@@ -95,7 +106,8 @@ describe('STS double with @aws-sdk/client-sts as the reference client', () => {
     assert.match(out.AssumedRoleUser?.AssumedRoleId ?? '', /^AROA[0-9A-Z]{17}:probe-session$/);
     assert.equal(out.SubjectFromWebIdentityToken, 'system:serviceaccount:ci:canary');
     assert.equal(out.Audience, 'sts.amazonaws.com');
-    assert.equal(out.Provider, idp.issuer);
+    // Observed (unverified): the provider's ARN; the API reference says the token's iss.
+    assert.equal(out.Provider, `arn:aws:iam::123456789012:oidc-provider/${idp.issuer.replace(/^https:\/\//, '')}`);
     assert.match(out.Credentials?.AccessKeyId ?? '', /^ASIA[A-Z2-7]{16}$/);
     assert.equal(out.Credentials?.SecretAccessKey?.length, 40);
     assert.ok((out.Credentials?.SessionToken?.length ?? 0) > 100);
@@ -277,7 +289,9 @@ describe('STS double: validation, token checks, faults', () => {
   test('token problems: not a JWT, audience, missing claims, expired, bad signature', async () => {
     assertError(await call(double, params('not-a-jwt-at-all')), 400, 'InvalidIdentityToken', STS_MESSAGES.notJwt);
     assertError(await call(double, params(await idp.signToken({ aud: 'someone-else' }))), 400, 'InvalidIdentityToken', 'Incorrect token audience');
-    assert.equal((await call(double, params(await idp.signToken({ aud: ['x', 'my-app'] })))).parsed.ok, true, 'any listed client id');
+    assert.equal((await call(double, params(await idp.signToken({ aud: ['x', 'my-app'], azp: 'my-app' })))).parsed.ok, true, 'several audiences: azp is a client id');
+    assertError(await call(double, params(await idp.signToken({ aud: ['x', 'my-app'] }))), 400, 'InvalidIdentityToken', 'Incorrect token audience');
+    assertError(await call(double, params(await idp.signToken({ aud: ['x', 'my-app'], azp: 'x' }))), 400, 'InvalidIdentityToken', 'Incorrect token audience');
     assertError(await call(double, params(await idp.signToken({ aud: undefined }))), 400, 'InvalidIdentityToken', 'Missing a required claim: aud');
     assertError(await call(double, params(await idp.signToken({ sub: undefined }))), 400, 'InvalidIdentityToken', 'Missing a required claim: sub');
 
@@ -341,5 +355,185 @@ describe('STS double: thumbprints and HTTPS', () => {
     } finally {
       await Promise.all([good.close(), bad.close(), idp.close()]);
     }
+  });
+});
+
+describe('STS double: token rules and the switches for unverified behaviour', () => {
+  let idp: FixtureIdp;
+  before(async () => {
+    idp = await startIdp({ pki });
+  });
+  after(async () => {
+    await idp.close();
+  });
+
+  async function withDouble(unverified: Partial<UnverifiedBehaviour>, run: (double: StsDouble) => Promise<void>): Promise<void> {
+    const double = await startStsDouble({ providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com', 'my-app'], ca: pki.rootPem }], unverified });
+    try {
+      await run(double);
+    } finally {
+      await double.close();
+    }
+  }
+
+  test('no kid: accepted only while the JWKS has exactly one signing key', async () => {
+    idp.reset();
+    await withDouble({}, async (double) => {
+      assert.equal((await call(double, params(await idp.signToken({}, { kid: null })))).parsed.ok, true, 'one key');
+      await idp.rotateKeys();
+      double.clearCache();
+      assertError(await call(double, params(await idp.signToken({}, { kid: null }))), 400, 'InvalidIdentityToken', STS_MESSAGES.unknownKid);
+    });
+    await idp.rotateKeys({ dropOld: true });
+    await withDouble({ kidlessWithSingleKey: false }, async (double) => {
+      assertError(await call(double, params(await idp.signToken({}, { kid: null }))), 400, 'InvalidIdentityToken', STS_MESSAGES.unknownKid);
+    });
+  });
+
+  test('iat is required; 5 minutes of skew for iat, nbf and exp', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await withDouble({}, async (double) => {
+      assertError(await call(double, params(await idp.signToken({ iat: undefined }))), 400, 'InvalidIdentityToken', 'Missing a required claim: iat');
+      assert.equal((await call(double, params(await idp.signToken({ iat: now + 200, nbf: now + 200 })))).parsed.ok, true, 'within 5 minutes');
+      assertError(await call(double, params(await idp.signToken({ iat: now + 400 }))), 400, 'InvalidIdentityToken', STS_MESSAGES.notYetValid('iat'));
+      assertError(await call(double, params(await idp.signToken({ nbf: now + 400 }))), 400, 'InvalidIdentityToken', STS_MESSAGES.notYetValid('nbf'));
+      assert.equal((await call(double, params(await idp.signToken({}, { expiresInSeconds: -290 })))).parsed.ok, true, 'expired 290 s ago: within skew');
+      assertError(await call(double, params(await idp.signToken({}, { expiresInSeconds: -310 }))), 400, 'ExpiredTokenException');
+    });
+    await withDouble({ requireIat: false }, async (double) => {
+      assert.equal((await call(double, params(await idp.signToken({ iat: undefined })))).parsed.ok, true, 'switch off: iat optional');
+    });
+  });
+
+  test('several audiences: azp must be a client id (switch off: any listed audience)', async () => {
+    await withDouble({ azpForSeveralAudiences: false }, async (double) => {
+      assert.equal((await call(double, params(await idp.signToken({ aud: ['x', 'my-app'] })))).parsed.ok, true);
+    });
+  });
+
+  test('Provider: the provider ARN as observed, or the issuer as the API reference says', async () => {
+    await withDouble({ provider: 'issuer' }, async (double) => {
+      const raw = await call(double, params(await idp.signToken()));
+      assert.equal(raw.parsed.ok && raw.parsed.provider, idp.issuer);
+    });
+    await withDouble({}, async (double) => {
+      const raw = await call(double, params(await idp.signToken()));
+      assert.equal(raw.parsed.ok && raw.parsed.provider, `arn:aws:iam::123456789012:oidc-provider/${idp.issuer.slice('https://'.length)}`);
+    });
+    assert.equal(OBSERVED_BEHAVIOUR.provider, 'arn');
+  });
+
+  test('JWKS limit per key type: 100 RSA and 100 EC keys; keys past it are invisible (or the set is refused)', async () => {
+    const served = (await (await request(idp.jwksUrl, { dispatcher: new (await import('undici')).Agent({ connect: { ca: pki.rootPem } }) })).body.json()) as {
+      keys: Array<Record<string, unknown>>;
+    };
+    const real = served.keys[served.keys.length - 1]!;
+    const rsaFillers = (count: number) => Array.from({ length: count }, (_, i) => ({ ...real, kid: `filler-${i}` }));
+    const ecFillers = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({ kty: 'EC', crv: 'P-256', kid: `ec-${i}`, x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }));
+    assert.equal(JWKS_KEYS_PER_TYPE, 100);
+    assert.deepEqual(keysWithinLimit({ keys: [...rsaFillers(101)] as never }, 100).over, true);
+    assert.equal(keysWithinLimit({ keys: [...rsaFillers(100), ...ecFillers(100)] as never }, 100).over, false, 'counted per type');
+    const token = await idp.signToken();
+    try {
+      // The real key is RSA key number 100: visible, even with 100 EC keys around.
+      idp.set({ jwks: { body: JSON.stringify({ keys: [...ecFillers(100), ...rsaFillers(99), real] }) } });
+      await withDouble({}, async (double) => {
+        assert.equal((await call(double, params(token))).parsed.ok, true);
+      });
+      // RSA key number 101: past the limit.
+      idp.set({ jwks: { body: JSON.stringify({ keys: [...rsaFillers(100), real] }) } });
+      await withDouble({}, async (double) => {
+        assertError(await call(double, params(token)), 400, 'InvalidIdentityToken', STS_MESSAGES.unknownKid);
+      });
+      idp.set({ jwks: { body: JSON.stringify({ keys: [real, ...rsaFillers(100)] }) } });
+      await withDouble({}, async (double) => {
+        assert.equal((await call(double, params(token))).parsed.ok, true, 'ignore: the first 100 are used');
+      });
+      await withDouble({ overLimitKeys: 'reject' }, async (double) => {
+        assertError(await call(double, params(token)), 400, 'InvalidIdentityToken', VERIFICATION_KEY_MESSAGE);
+      });
+    } finally {
+      idp.reset();
+    }
+  });
+
+  test('one rule set: the token check and the double agree on every token rule', async () => {
+    idp.reset();
+    await idp.rotateKeys({ dropOld: true });
+    const now = Math.floor(Date.now() / 1000);
+    const jwksOf = async () =>
+      (await (await request(idp.jwksUrl, { dispatcher: new (await import('undici')).Agent({ connect: { ca: pki.rootPem } }) })).body.text());
+    const cases: Array<[string, () => Promise<string>]> = [
+      ['good', () => idp.signToken()],
+      ['no kid, one key', () => idp.signToken({}, { kid: null })],
+      ['no iat', () => idp.signToken({ iat: undefined })],
+      ['iat 200 s ahead', () => idp.signToken({ iat: now + 200 })],
+      ['iat 400 s ahead', () => idp.signToken({ iat: now + 400 })],
+      ['nbf 400 s ahead', () => idp.signToken({ nbf: now + 400 })],
+      ['expired 250 s ago', () => idp.signToken({}, { expiresInSeconds: -250 })],
+      ['expired 350 s ago', () => idp.signToken({}, { expiresInSeconds: -350 })],
+      ['several audiences, no azp', () => idp.signToken({ aud: ['x', 'my-app'] })],
+      ['several audiences, azp a client id', () => idp.signToken({ aud: ['x', 'my-app'], azp: 'my-app' })],
+      ['several audiences, azp not a client id', () => idp.signToken({ aud: ['x', 'my-app'], azp: 'x' })],
+      ['aud not a client id', () => idp.signToken({ aud: 'someone-else' })],
+    ];
+    await withDouble({}, async (double) => {
+      for (const [name, make] of cases) {
+        const token = await make();
+        const sts = (await call(double, params(token))).parsed.ok;
+        const local = await checkToken(token, { issuer: idp.issuer, jwks: await jwksOf(), nowMs: Date.now(), clientIds: ['sts.amazonaws.com', 'my-app'] });
+        assert.equal(local.ok, sts, `${name}: token check ${local.ok ? 'accepts' : `refuses (${local.detail})`}, the double ${sts ? 'accepts' : 'refuses'}`);
+      }
+      // With two signing keys a kid-less token is refused by both.
+      await idp.rotateKeys();
+      double.clearCache();
+      const token = await idp.signToken({}, { kid: null });
+      const local = await checkToken(token, { issuer: idp.issuer, jwks: await jwksOf(), nowMs: Date.now() });
+      assert.equal(local.ok, false);
+      assert.equal((await call(double, params(token))).parsed.ok, false);
+    });
+    await idp.rotateKeys({ dropOld: true });
+  });
+
+  test('jsonOnAccept off: XML whatever the Accept header says', async () => {
+    await withDouble({ jsonOnAccept: false }, async (double) => {
+      const raw = await call(double, params(await idp.signToken()), 'application/json');
+      assert.equal(raw.headers['content-type'], 'text/xml');
+      assert.equal(raw.parsed.ok && raw.parsed.format, 'xml');
+    });
+  });
+
+  test('cacheJwks off: every call fetches the JWKS again', async () => {
+    await withDouble({ cacheJwks: false }, async (double) => {
+      const token = await idp.signToken();
+      await call(double, params(token));
+      await call(double, params(token));
+      assert.deepEqual(double.fetches(idp.issuer), { discovery: 2, jwks: 2 });
+    });
+    await withDouble({}, async (double) => {
+      const token = await idp.signToken();
+      await call(double, params(token));
+      await call(double, params(token));
+      assert.deepEqual(double.fetches(idp.issuer), { discovery: 1, jwks: 1 });
+    });
+  });
+
+  test('every error of the table can be injected, with its status and type; a status can be overridden', async () => {
+    await withDouble({}, async (double) => {
+      const token = await idp.signToken();
+      for (const [code, entry] of Object.entries(STS_DOUBLE_ERRORS) as Array<[StsDoubleErrorCode, (typeof STS_DOUBLE_ERRORS)[StsDoubleErrorCode]]>) {
+        double.inject(code);
+        const raw = await call(double, params(token));
+        assert.equal(raw.status, entry.status, code);
+        assert.equal(!raw.parsed.ok && raw.parsed.stsCode, code);
+        assert.equal(!raw.parsed.ok && raw.parsed.type, entry.type, code);
+      }
+      double.inject('ValidationError', { status: 429 });
+      const raw = await call(double, params(token));
+      assert.equal(raw.status, 429);
+      assert.equal(!raw.parsed.ok && raw.parsed.code, 'ValidationError');
+      assert.throws(() => double.inject('NoSuchCode' as StsDoubleErrorCode), RangeError);
+    });
   });
 });

@@ -257,12 +257,14 @@ describe('parseJwks: warnings', () => {
     assert.deepEqual(result.warnings, ['usable key without kid at index 0; tokens name their key by kid']);
   });
 
-  it('warns about more than 100 keys', () => {
-    const keys = Array.from({ length: 101 }, (_, index) => ({ ...P256, kid: `k${index}`, alg: 'ES256' }));
-    const result = parseJwks(jwks(...keys));
+  it('warns about more than 100 keys of one type: IAM counts RSA and EC keys separately', () => {
+    const ec = Array.from({ length: 101 }, (_, index) => ({ ...P256, kid: `k${index}`, alg: 'ES256' }));
+    const rsa = Array.from({ length: 100 }, (_, index) => ({ ...RSA, kid: `r${index}`, alg: 'RS256' }));
+    const result = parseJwks(jwks(...ec));
     assert.ok(result.ok);
-    assert.deepEqual(result.warnings, ['JWKS has 101 keys; STS is reported (unverified) to accept at most 100']);
-    assert.equal(parseJwks(jwks(...keys.slice(0, 100))).warnings.length, 0);
+    assert.deepEqual(result.warnings, ['JWKS has 101 EC keys; IAM uses at most 100 EC keys (and 100 of the other type), so tokens signed by the others may fail']);
+    assert.equal(parseJwks(jwks(...ec.slice(0, 100), ...rsa)).warnings.length, 0, '100 EC + 100 RSA is within the limit');
+    assert.match(parseJwks(jwks(...rsa, { ...RSA, kid: 'one-more', alg: 'RS256' })).warnings.join(), /101 RSA keys/);
   });
 
   it('examines only the first 10,000 entries', () => {

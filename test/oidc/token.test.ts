@@ -69,14 +69,21 @@ describe('checkToken', () => {
     assert.match(result.detail, /kid "rotated-away" is not in the latest JWKS/);
   });
 
-  test('a token without kid fails the kid check', async () => {
-    const token = await new SignJWT({ iss: ISSUER, aud: 'sts.amazonaws.com', sub: 's', exp: NOW + 60 })
+  test('a token without kid: accepted only while the JWKS has exactly one signing key (as the STS double)', async () => {
+    const token = await new SignJWT({ iss: ISSUER, aud: 'sts.amazonaws.com', sub: 's', iat: NOW - 5, exp: NOW + 60 })
       .setProtectedHeader({ alg: 'RS256' })
       .sign(rsa.privateKey);
-    const result = await checkToken(token, expect());
-    assert.equal(result.reason, 'token_kid');
-    assert.equal(result.kid, null);
-    assert.equal(result.kidInJwks, false);
+    const two = await checkToken(token, expect());
+    assert.equal(two.reason, 'token_kid');
+    assert.equal(two.kid, null);
+    assert.equal(two.kidInJwks, false);
+    assert.match(two.detail, /no kid and the JWKS has 2 signing keys/);
+    const one = await checkToken(token, expect(JSON.stringify({ keys: [rsa.jwk] })));
+    assert.equal(one.ok, true, one.detail);
+    assert.equal(one.kidInJwks, true);
+    assert.equal(one.signatureValid, true);
+    const wrongKey = await checkToken(token, expect(JSON.stringify({ keys: [other.jwk] })));
+    assert.equal(wrongKey.reason, 'token_signature');
   });
 
   test('bad signature: same kid, another key', async () => {
@@ -103,12 +110,15 @@ describe('checkToken', () => {
     assert.match(result.detail, /does not equal the issuer/);
   });
 
-  test('expired token, and a missing exp', async () => {
-    const expired = await checkToken(await sign(rsa, { exp: NOW - 30 }), expect());
+  test('expired token (5 minutes of skew, as STS), and a missing exp', async () => {
+    const expired = await checkToken(await sign(rsa, { exp: NOW - 301 }), expect());
     assert.equal(expired.ok, false);
     assert.equal(expired.reason, 'token_expired');
-    assert.equal(expired.expiresAt, NOW - 30);
-    assert.match(expired.detail, /expired 30 s ago/);
+    assert.equal(expired.expiresAt, NOW - 301);
+    assert.match(expired.detail, /expired 301 s ago .*beyond STS's 300 s of clock skew/);
+    const withinSkew = await checkToken(await sign(rsa, { exp: NOW - 30 }), expect());
+    assert.equal(withinSkew.ok, true, withinSkew.detail);
+    assert.match(withinSkew.warnings.join(), /expired 30 s ago; STS still accepts it for 300 s past exp/);
     const noExp = await checkToken(await sign(rsa, { exp: undefined }), expect());
     assert.equal(noExp.reason, 'token_expired');
     assert.equal(noExp.expiresAt, null);
@@ -117,18 +127,40 @@ describe('checkToken', () => {
   test('aud: missing fails; present without sts.amazonaws.com only warns', async () => {
     const missing = await checkToken(await sign(rsa, { aud: undefined }), expect());
     assert.equal(missing.reason, 'token_audience');
-    const custom = await checkToken(await sign(rsa, { aud: ['my-client', 'other'] }), expect());
+    const custom = await checkToken(await sign(rsa, { aud: 'my-client' }), expect());
     assert.equal(custom.ok, true);
-    assert.deepEqual(custom.audiences, ['my-client', 'other']);
+    assert.deepEqual(custom.audiences, ['my-client']);
     assert.equal(custom.audienceIncludesSts, false);
     assert.match(custom.warnings.join(), /does not include sts\.amazonaws\.com/);
+    const known = await checkToken(await sign(rsa, { aud: 'my-client' }), { ...expect(), clientIds: ['sts.amazonaws.com'] });
+    assert.equal(known.reason, 'token_audience', 'with the client IDs known, an unlisted aud fails');
+  });
+
+  test('several audiences need azp, a client ID of the provider (as the STS double)', async () => {
+    const noAzp = await checkToken(await sign(rsa, { aud: ['my-client', 'other'] }), expect());
+    assert.equal(noAzp.reason, 'token_audience');
+    assert.match(noAzp.detail, /aud has 2 values and there is no azp/);
+    const azp = await checkToken(await sign(rsa, { aud: ['my-client', 'sts.amazonaws.com'], azp: 'sts.amazonaws.com' }), expect());
+    assert.equal(azp.ok, true, azp.detail);
+    const customAzp = await checkToken(await sign(rsa, { aud: ['a', 'b'], azp: 'a' }), expect());
+    assert.equal(customAzp.ok, true);
+    assert.match(customAzp.warnings.join(), /azp "a" is not sts\.amazonaws\.com/);
+    const wrong = await checkToken(await sign(rsa, { aud: ['a', 'b'], azp: 'b' }), { ...expect(), clientIds: ['a'] });
+    assert.equal(wrong.reason, 'token_audience');
+    assert.match(wrong.detail, /azp "b" is not a client ID/);
   });
 
   test('sub missing and non-integer timestamps are claim failures', async () => {
     assert.equal((await checkToken(await sign(rsa, { sub: undefined }), expect())).reason, 'token_claims');
     assert.equal((await checkToken(await sign(rsa, { exp: NOW + 60.5 }), expect())).reason, 'token_claims');
+    assert.match((await checkToken(await sign(rsa, { iat: undefined }), expect())).detail, /iat is missing; STS requires it/);
     const future = await checkToken(await sign(rsa, { nbf: NOW + 3600 }), expect());
-    assert.match(future.warnings.join(), /nbf is 3600 s in the future/);
+    assert.equal(future.reason, 'token_claims');
+    assert.match(future.detail, /nbf is 3600 s in the future, beyond STS's 300 s of clock skew/);
+    const soon = await checkToken(await sign(rsa, { iat: NOW + 120, nbf: NOW + 120 }), expect());
+    assert.equal(soon.ok, true, 'within the 5 minutes of skew');
+    assert.match(soon.warnings.join(), /iat is 120 s in the future/);
+    assert.equal((await checkToken(await sign(rsa, { iat: NOW + 301 }), expect())).reason, 'token_claims');
   });
 
   test('algorithms STS does not accept', async () => {
@@ -176,7 +208,7 @@ describe('checkToken', () => {
   });
 
   test('every failure is listed; the first in order is the reason; no token text in the result', async () => {
-    const token = await sign(other, { iss: 'https://elsewhere', exp: NOW - 1, aud: undefined });
+    const token = await sign(other, { iss: 'https://elsewhere', exp: NOW - 400, aud: undefined });
     const result = await checkToken(token, expect());
     assert.equal(result.reason, 'token_signature');
     assert.match(result.detail, /signature.*iss.*aud.*expired/);

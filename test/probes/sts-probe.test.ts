@@ -11,6 +11,7 @@ import { refusedPort, startIdp, type FixtureIdp } from '../../src/lab/idp-server
 import { startStsDouble, type StsDouble } from '../../src/lab/sts-double.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput } from '../../src/probes/sts-probe.js';
 import { VERIFICATION_KEY_MESSAGE } from '../../src/sts/errors.js';
+import { captureSdkRequest } from '../fixtures/sdk-request.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/idp-canary';
 
@@ -32,6 +33,7 @@ describe('probeSts against the STS double', () => {
     sessionName: 'idp-canary',
     durationSeconds: 900,
     maxAttempts: 3,
+    retry: 'sdk-js-v3',
     token: { file: tokenPath },
     ...over,
   });
@@ -51,7 +53,6 @@ describe('probeSts against the STS double', () => {
     sleep: async (ms) => {
       sleeps.push(ms);
     },
-    backoff: { baseMs: 1000, capMs: 10_000 },
     ...over,
   });
 
@@ -119,7 +120,7 @@ describe('probeSts against the STS double', () => {
 
     assert.equal(result.assumedRole?.arn, 'arn:aws:sts::111122223333:assumed-role/idp-canary/idp-canary');
     assert.equal(result.assumedRole?.subject, 'system:serviceaccount:ci:canary');
-    assert.equal(result.assumedRole?.provider, idp.issuer);
+    assert.equal(result.assumedRole?.provider, `arn:aws:iam::111122223333:oidc-provider/${idp.issuer.slice('https://'.length)}`, 'the provider ARN, as STS is observed to answer');
     assert.match(result.assumedRole?.expiration ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.deepEqual(sleeps, []);
   });
@@ -139,8 +140,9 @@ describe('probeSts against the STS double', () => {
     assert.equal(first?.retryable, true);
     assert.ok(first?.message);
     assert.equal(second?.ok, true);
-    assert.equal(second?.backoffMs, 500, 'full jitter: random 0.5 of the 1 s ceiling');
-    assert.deepEqual(sleeps, [500]);
+    assert.equal(second?.backoffMs, 25, 'sdk-js-v3: random 0.5 of the 50 ms ceiling');
+    assert.deepEqual(sleeps, [25]);
+    assert.equal(result.retry, 'sdk-js-v3');
   });
 
   test('AccessDenied is not retried', async () => {
@@ -169,6 +171,46 @@ describe('probeSts against the STS double', () => {
     assert.deepEqual(sleeps, [999, 1998, 3996]);
     assert.deepEqual(result.attempts.map((attempt) => attempt.backoffMs), [0, 999, 1998, 3996]);
     assert.deepEqual(result.attempts.map((attempt) => attempt.attempt), [1, 2, 3, 4]);
+  });
+
+  test('RegionDisabledException: not retried, and the result says how to enable the region', async () => {
+    await freshToken();
+    double.inject('RegionDisabledException', { times: 3 });
+    const result = await probeSts(input({ region: 'af-south-1' }), deps());
+    assert.equal(result.code, 'RegionDisabledException');
+    assert.equal(result.attemptsUsed, 1);
+    assert.ok(result.warnings.some((warning) => /af-south-1 is an opt-in region: enable it .*aws account enable-region --region-name af-south-1/.test(warning)), result.warnings.join());
+    double.clearInjections();
+  });
+
+  test('ThrottlingException, RequestLimitExceeded, TooManyRequestsException and a bare 429: throttling backoff (1 s base)', async () => {
+    for (const [code, status] of [
+      ['ThrottlingException', undefined],
+      ['RequestLimitExceeded', undefined],
+      ['TooManyRequestsException', undefined],
+      ['ValidationError', 429],
+    ] as const) {
+      await freshToken();
+      sleeps = [];
+      double.inject(code, { times: 2, ...(status === undefined ? {} : { status }) });
+      const result = await probeSts(input(), deps());
+      assert.equal(result.ok, true, code);
+      assert.equal(result.attemptsUsed, 3, code);
+      assert.deepEqual(result.attempts.slice(0, 2).map((attempt) => attempt.retryKind), ['throttling', 'throttling'], code);
+      assert.deepEqual(sleeps, [500, 1000], `${code}: random 0.5 of 1 s, then of 2 s`);
+    }
+    sleeps = [];
+  });
+
+  test('retry none: one attempt, whatever maxAttempts says', async () => {
+    await freshToken();
+    double.inject('Throttling', { times: 3 });
+    const result = await probeSts(input({ probe: config({ retry: 'none', maxAttempts: 3 }) }), deps());
+    assert.equal(result.attemptsUsed, 1);
+    assert.equal(result.attempts[0]?.retryable, false);
+    assert.equal(result.retry, 'none');
+    assert.deepEqual(sleeps, []);
+    double.clearInjections();
   });
 
   test('maxAttempts 1 means no retry', async () => {
@@ -235,13 +277,29 @@ describe('probeSts against the STS double', () => {
     assert.match(result.attempts[0]?.message ?? '', /^Token expired: current date\/time \d+ must be before the expiration date\/time \d+$/);
   });
 
-  test('"Couldn\'t retrieve verification key" is retried; the retry succeeds once the IdP is fast', async () => {
+  test('"Couldn\'t retrieve verification key": the sdk-js-v3 profile does not retry it, as the JS SDK does not', async () => {
+    const quick = await startStsDouble({ fetchBudgetMs: 300, providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem }] });
+    try {
+      await freshToken();
+      idp.set({ jwks: { delayMs: 500 } });
+      const result = await probeSts(input({ probe: config({ endpoint: quick.url }) }), deps());
+      assert.equal(result.attempts[0]?.message, VERIFICATION_KEY_MESSAGE);
+      assert.equal(result.attempts[0]?.retryable, false);
+      assert.equal(result.ok, false);
+      assert.equal(result.attemptsUsed, 1);
+    } finally {
+      idp.reset();
+      await quick.close();
+    }
+  });
+
+  test('"Couldn\'t retrieve verification key" under sdk-go-v2 is retried; the retry succeeds once the IdP is fast', async () => {
     const quick = await startStsDouble({ fetchBudgetMs: 300, providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem }] });
     try {
       await freshToken();
       idp.set({ jwks: { delayMs: 500 } });
       const result = await probeSts(
-        input({ probe: config({ endpoint: quick.url }) }),
+        input({ probe: config({ endpoint: quick.url, retry: 'sdk-go-v2' }) }),
         deps({
           sleep: async (ms) => {
             sleeps.push(ms);
@@ -254,6 +312,8 @@ describe('probeSts against the STS double', () => {
       assert.equal(result.attempts[0]?.retryable, true);
       assert.equal(result.ok, true);
       assert.equal(result.attemptsUsed, 2);
+      assert.equal(result.retry, 'sdk-go-v2');
+      assert.deepEqual(sleeps, [1000], 'sdk-go-v2: random 0.5 of [0, 2 s)');
     } finally {
       await quick.close();
     }
@@ -308,6 +368,7 @@ describe('probeSts without a network', () => {
       sessionName: 'idp-canary',
       durationSeconds: 900,
       maxAttempts: 1,
+      retry: 'sdk-js-v3',
       token: { env: 'T' },
     },
     region: 'eu-west-1',
@@ -338,10 +399,9 @@ describe('probeSts without a network', () => {
     assert.equal(method, 'POST');
     assert.equal(headers['content-type'], 'application/x-www-form-urlencoded');
     assert.equal(Object.keys(headers).some((name) => name.toLowerCase() === 'authorization'), false);
-    assert.equal(
-      body,
-      'Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fidp-canary&RoleSessionName=idp-canary&WebIdentityToken=a.b.c&DurationSeconds=900',
-    );
+    const sdk = await captureSdkRequest({ roleArn: ROLE, roleSessionName: 'idp-canary', webIdentityToken: 'a.b.c', durationSeconds: 900 });
+    assert.equal(body, sdk.body, 'what the pinned SDK sends for the same call');
+    assert.equal(headers['content-type'], sdk.headers['content-type']);
   });
 
   test('stsInternalFailure: a bug becomes an internal result', () => {

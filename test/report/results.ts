@@ -100,6 +100,7 @@ export function attempt(overrides: Partial<StsAttempt> = {}): StsAttempt {
     durationSeconds: 0.2,
     timings: { resolve: 0, connect: 0.01, tls: 0.05, processing: 0.13, transfer: 0.01 },
     retryable: null,
+    retryKind: null,
     ...overrides,
   };
 }
@@ -112,6 +113,7 @@ export function stsResult(overrides: Partial<StsProbeResult> = {}): StsProbeResu
     region: 'us-east-1',
     endpoint: 'https://sts.us-east-1.amazonaws.com',
     roleArn: 'arn:aws:iam::111122223333:role/idp-canary',
+    retry: 'sdk-js-v3',
     startedAt: NOW - 1000,
     ok: true,
     firstAttemptOk: true,

@@ -8,6 +8,7 @@ import {
   parseStsResponse,
 } from '../../src/sts/assume-role.js';
 import { VERIFICATION_KEY_MESSAGE } from '../../src/sts/errors.js';
+import { captureSdkRequest } from '../fixtures/sdk-request.js';
 
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY';
 const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN+/=';
@@ -42,20 +43,20 @@ function assertNoCredentials(value: unknown): void {
 }
 
 describe('request', () => {
-  test('the body is exactly what the JS SDK v3 sends', () => {
-    const body = assumeRoleRequestBody({
-      roleArn: 'arn:aws:iam::123456789012:role/ProbeRole',
-      roleSessionName: 'probe-session',
-      webIdentityToken: 'eyJ.a-b_c.d',
-      durationSeconds: 900,
-    });
-    assert.equal(
-      body,
-      'Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FProbeRole' +
-        '&RoleSessionName=probe-session&WebIdentityToken=eyJ.a-b_c.d&DurationSeconds=900',
-    );
-    const parsed = new URLSearchParams(body);
-    assert.equal(parsed.get('RoleArn'), 'arn:aws:iam::123456789012:role/ProbeRole');
+  test('the body is byte for byte what the pinned JS SDK v3 sends (captured on loopback)', async () => {
+    for (const params of [
+      { roleArn: 'arn:aws:iam::123456789012:role/ProbeRole', roleSessionName: 'probe-session', webIdentityToken: 'eyJ.a-b_c.d', durationSeconds: 900 },
+      { roleArn: 'arn:aws-us-gov:iam::123456789012:role/path/to/Role', roleSessionName: 'a+b=c,d.e@f-g', webIdentityToken: "x y!'()*~", durationSeconds: 43200 },
+    ]) {
+      const sdk = await captureSdkRequest(params);
+      const body = assumeRoleRequestBody(params);
+      assert.equal(body, sdk.body);
+      assert.equal(sdk.method, 'POST');
+      assert.equal(sdk.path, '/');
+      assert.equal(sdk.headers['content-type'], ASSUME_ROLE_HEADERS['content-type']);
+      assert.equal(sdk.headers['authorization'], undefined, 'the SDK does not sign this call either');
+      assert.equal(new URLSearchParams(body).get('RoleArn'), params.roleArn);
+    }
   });
 
   test('session names with +=,.@- survive form encoding', () => {

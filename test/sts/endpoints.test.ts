@@ -20,6 +20,14 @@ describe('stsEndpoint', () => {
     assert.equal(stsEndpoint('us-gov-east-1'), 'https://sts.us-gov-east-1.amazonaws.com');
   });
 
+  test('ISO partitions and the European Sovereign Cloud use their own DNS suffixes', () => {
+    assert.equal(stsEndpoint('us-iso-east-1'), 'https://sts.us-iso-east-1.c2s.ic.gov');
+    assert.equal(stsEndpoint('us-isob-east-1'), 'https://sts.us-isob-east-1.sc2s.sgov.gov');
+    assert.equal(stsEndpoint('eu-isoe-west-1'), 'https://sts.eu-isoe-west-1.cloud.adc-e.uk');
+    assert.equal(stsEndpoint('us-isof-south-1'), 'https://sts.us-isof-south-1.csp.hci.ic.gov');
+    assert.equal(stsEndpoint('eusc-de-east-1'), 'https://sts.eusc-de-east-1.amazonaws.eu');
+  });
+
   test('an override has {region} substituted (every occurrence) and no trailing slash', () => {
     assert.equal(stsEndpoint('us-east-2', 'https://sts-fips.{region}.amazonaws.com'), 'https://sts-fips.us-east-2.amazonaws.com');
     assert.equal(stsEndpoint('eu-west-1', 'https://sts.{region}.api.aws/'), 'https://sts.eu-west-1.api.aws');

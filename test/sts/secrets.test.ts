@@ -118,6 +118,7 @@ describe('secrets never leave the STS parts', () => {
     sessionName: 'idp-canary',
     durationSeconds: 900,
     maxAttempts: 2,
+    retry: 'sdk-js-v3',
     token: { file: tokenPath },
     ...over,
   });
