@@ -150,7 +150,7 @@ function documentLines(check: CheckResult, confirm: ConfirmOptions): ReportLine[
     const key: RemedyKey = check.check === 'jwks' ? 'jwks_not_cacheable' : 'discovery_not_cacheable';
     lines.push(line(`${id}.cache`, `${name} cache headers`, status, value, '', remedy(key), curlCacheHeaders(check.url, confirm)));
   }
-  const notes = check.warnings.filter((warning) => !warning.includes('STS is reported (unverified) to accept at most'));
+  const notes = check.warnings.filter((warning) => !warning.includes('IAM uses at most'));
   if (notes.length > 0) {
     lines.push(line(`${id}.notes`, `${name} notes`, 'warn', `${notes.length} note${notes.length === 1 ? '' : 's'}`, notes.join('; '), remedy('document_warning'), curlHeaders(check.url, confirm)));
   }
