@@ -17,6 +17,7 @@ import { checkToken, type TokenCheckReason } from '../oidc/token.js';
 import { ASSUME_ROLE_HEADERS, MAX_MESSAGE_CHARS, assumeRoleRequestBody, parseStsResponse } from '../sts/assume-role.js';
 import { endpointWarnings, stsEndpoint } from '../sts/endpoints.js';
 import { DEFAULT_BACKOFF, backoffDelayMs, isRetryable, type BackoffOptions, type StsCode } from '../sts/errors.js';
+import { holdsSecret, matcherFor, sanitisedExcerpt, type SecretMatcher } from '../secrets/sanitise.js';
 import { obtainToken } from '../token-sources/index.js';
 import type { ReadTextFile, TokenSourceReason } from '../token-sources/types.js';
 import type { ProbeDeps } from './types.js';
@@ -236,6 +237,8 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
     webIdentityToken: obtained.token,
     durationSeconds: probe.durationSeconds,
   });
+  // STS may quote the token back (`<Message>Token … is bad</Message>`): its text is sanitised against it.
+  const matcher = matcherFor([obtained.token]);
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
@@ -251,7 +254,7 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
       await sleep(backoffMs, deps.signal);
       if (deps.signal?.aborted) break;
     }
-    const result = await callOnce(endpoint, body, idp, deps, attempt, backoffMs);
+    const result = await callOnce(endpoint, body, matcher, idp, deps, attempt, backoffMs);
     attempts.push(result.attempt);
     if (result.assumedRole !== null) {
       assumedRole = result.assumedRole;
@@ -277,6 +280,7 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
 async function callOnce(
   endpoint: string,
   body: string,
+  matcher: SecretMatcher,
   idp: StsProbeInput['idp'],
   deps: StsProbeDeps,
   attempt: number,
@@ -294,7 +298,7 @@ async function callOnce(
   const common = { attempt, startedAt, backoffMs, durationSeconds: outcome.durationSeconds, timings: outcome.timings };
   if (!outcome.ok) {
     const status = outcome.status ?? 0;
-    const failed = { code: outcome.reason, status, message: clip(outcome.detail) };
+    const failed = { code: outcome.reason, status, message: sanitisedExcerpt(outcome.detail, matcher, MAX_MESSAGE_CHARS) };
     return {
       attempt: { ...common, ok: false, ...failed, stsCode: null, requestId: null, retryable: isRetryable(failed) },
       assumedRole: null,
@@ -304,27 +308,30 @@ async function callOnce(
   const parsed = parseStsResponse(status, headers, responseBody);
   // The body holds temporary credentials: wipe it as soon as it is parsed.
   responseBody.fill(0);
+  // Every text STS sent reaches users only through the sanitiser; an identifier holding a piece of the token is dropped.
+  const text = (value: string | null, max = 2048): string | null => (value === null ? null : sanitisedExcerpt(value, matcher, max));
+  const requestId = parsed.requestId !== null && holdsSecret(parsed.requestId, matcher) ? null : parsed.requestId;
   if (parsed.ok) {
     return {
-      attempt: { ...common, ok: true, code: null, stsCode: null, message: '', status, requestId: parsed.requestId, retryable: null },
+      attempt: { ...common, ok: true, code: null, stsCode: null, message: '', status, requestId, retryable: null },
       assumedRole: {
-        arn: parsed.assumedRoleArn,
-        assumedRoleId: parsed.assumedRoleId,
-        subject: parsed.subject,
-        audience: parsed.audience,
-        provider: parsed.provider,
-        expiration: parsed.expiration,
+        arn: text(parsed.assumedRoleArn) ?? '',
+        assumedRoleId: text(parsed.assumedRoleId),
+        subject: text(parsed.subject),
+        audience: text(parsed.audience),
+        provider: text(parsed.provider),
+        expiration: text(parsed.expiration, 64),
       },
     };
   }
-  const failed = { code: parsed.code, status, message: parsed.message };
+  const failed = { code: parsed.code, status, message: sanitisedExcerpt(parsed.message, matcher, MAX_MESSAGE_CHARS) };
   return {
     attempt: {
       ...common,
       ok: false,
       ...failed,
-      stsCode: parsed.stsCode,
-      requestId: parsed.requestId,
+      stsCode: text(parsed.stsCode, 128),
+      requestId,
       retryable: isRetryable(failed),
     },
     assumedRole: null,
