@@ -107,12 +107,16 @@ const stsProbe = z.strictObject({
   token: tokenSource,
 });
 
+const INSECURE_HTTP_DESCRIPTION =
+  'Allow plain-HTTP URLs where a secret would travel: a client secret is never sent to an http token endpoint (configured or discovered) without it';
+
 const overridable = {
   schedule: schedule.optional(),
   timeout: duration('10s').optional(),
   budget: duration('5s').optional(),
   maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
   allowLinkLocal: z.boolean().optional().meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
+  allowInsecureHttp: z.boolean().optional().meta({ description: INSECURE_HTTP_DESCRIPTION }),
 };
 
 const idp = z.strictObject({
@@ -179,6 +183,7 @@ export const configSchema = z
         maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
         historySize: z.number().int().min(1).max(1000).default(60).meta({ description: 'Runs kept per IdP for the status API' }),
         allowLinkLocal: z.boolean().default(false).meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
+        allowInsecureHttp: z.boolean().default(false).meta({ description: INSECURE_HTTP_DESCRIPTION }),
       })
       .prefault({}),
     idps: z

@@ -110,7 +110,10 @@ export interface StsProbeResult {
 
 /** The IdP side of the probe: the configured target and what its latest run found. */
 export interface StsProbeInput {
-  idp: Pick<IdpTarget, 'name' | 'issuer' | 'timeoutMs' | 'maxBodyBytes'> & { readonly ca?: string | undefined };
+  idp: Pick<IdpTarget, 'name' | 'issuer' | 'timeoutMs' | 'maxBodyBytes'> & {
+    readonly ca?: string | undefined;
+    readonly allowInsecureHttp?: boolean | undefined;
+  };
   probe: StsProbeConfig;
   region: string;
   /** Raw body of the IdP's latest JWKS (a successful run's); null when none yet. */
@@ -195,6 +198,7 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
       ca: idp.ca,
       timeoutMs: idp.timeoutMs,
       maxBodyBytes: idp.maxBodyBytes,
+      allowInsecureHttp: idp.allowInsecureHttp,
       signal: deps.signal,
     },
     { http: deps.http, readFile: deps.readFile ?? ((path) => fsReadFile(path, 'utf8')), env: deps.env },

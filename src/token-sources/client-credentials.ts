@@ -30,6 +30,8 @@ export interface TokenEndpointContext {
   ca?: string | undefined;
   timeoutMs: number;
   maxBodyBytes: number;
+  /** The IdP's `allowInsecureHttp`: without it the secret is never sent to an http:// endpoint. */
+  allowInsecureHttp?: boolean | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -150,6 +152,16 @@ export async function tokenFromClientCredentials(
     };
   }
 
+  // Held to https as jwks_uri is: a discovery document (or a config) must not be able to
+  // pull the client secret onto the network in clear.
+  if (!isHttps(url) && context.allowInsecureHttp !== true) {
+    return {
+      ok: false,
+      reason: 'token_endpoint',
+      detail: `token endpoint ${url} is not https: the client secret is not sent over plain HTTP (allowInsecureHttp is off for this IdP)`,
+    };
+  }
+
   let secret: string;
   try {
     secret = (await deps.readFile(config.clientSecretFile)).trim();
@@ -180,4 +192,13 @@ export async function tokenFromClientCredentials(
   // The body held the token; it is not needed once parsed.
   outcome.response.body.fill(0);
   return result.ok ? result : { ...result, detail: `${url}: ${result.detail}` };
+}
+
+/** Whether `url` parses as an https URL. */
+function isHttps(url: string): boolean {
+  try {
+    return new URL(url).protocol === 'https:';
+  } catch {
+    return false;
+  }
 }

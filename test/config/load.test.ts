@@ -98,6 +98,26 @@ describe('configuration loading', () => {
     });
   }
 
+  test('an http tokenUrl is a config error unless the IdP allows insecure HTTP', async () => {
+    const idp = (extra: string) =>
+      [
+        'idps:',
+        '  - name: a',
+        '    issuer: https://idp.example.com',
+        ...(extra === '' ? [] : [`    ${extra}`]),
+        '    sts:',
+        '      - { name: p, roleArn: "arn:aws:iam::111122223333:role/r", regions: [us-east-1],',
+        '          token: { clientCredentials: { tokenUrl: "http://idp.example.com/token", clientId: c, clientSecretFile: /s } } }',
+      ].join('\n');
+    const errors = await errorsOf(idp(''));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0] ?? '', /^idps\[0\]\.sts\[0\]\.token\.clientCredentials\.tokenUrl: http:\/\/idp\.example\.com\/token is plain HTTP/);
+    assert.equal((await parseConfig(idp('allowInsecureHttp: true'), 'ok.yaml')).idps[0]?.allowInsecureHttp, true);
+    const config = await parseConfig(`defaults: { allowInsecureHttp: true }\n${idp('')}`, 'x.yaml');
+    assert.equal(config.idps[0]?.allowInsecureHttp, true);
+    assert.equal((await parseConfig('idps: [{ name: b, issuer: "https://b.example.com" }]', 'y.yaml')).idps[0]?.allowInsecureHttp, false);
+  });
+
   test('every error is reported at once', async () => {
     const errors = await errorsOf('defaults:\n  timeout: soon\nidps:\n  - name: A\n    issuer: ftp://x\n    extra: 1\n');
     assert.deepEqual([...errors].sort(), [
