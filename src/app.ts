@@ -18,6 +18,20 @@ import { createScheduler } from './schedule/scheduler.js';
 import { createAlerting } from './alerts/alerting.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from './probes/sts-probe.js';
 import { applyStsResult, newStsStates, type StsState } from './sts-state.js';
+import { boundDeep, MAX_TEXT_CHARS } from './text/bounded.js';
+
+/** Each IdP's share of the status document is bounded: its results' strings and lists. */
+const STATUS_LIMITS = { maxText: MAX_TEXT_CHARS, maxItems: 100 } as const;
+/** The bounded view of each result, made once per result rather than once per status request. */
+const boundedViews = new WeakMap<object, unknown>();
+function boundedView<T extends object>(result: T): T {
+  let view = boundedViews.get(result) as T | undefined;
+  if (view === undefined) {
+    view = boundDeep(result, STATUS_LIMITS);
+    boundedViews.set(result, view);
+  }
+  return view;
+}
 
 export interface AppDeps {
   registry: Registry;
@@ -308,7 +322,7 @@ export function createApp(initial: Config, deps: AppDeps) {
           budgetSeconds: state.target.budgetMs / 1000,
           health: state.health,
           lastKeyChange: state.lastKeyChange === null ? null : new Date(state.lastKeyChange).toISOString(),
-          last: state.last === null ? null : withoutJwksBody(state.last),
+          last: state.last === null ? null : withoutJwksBody(boundedView(state.last)),
           history: state.history.toArray(),
           sts: [...stsStates.values()]
             .filter((stsState) => stsState.target.name === state.target.name)
@@ -317,7 +331,7 @@ export function createApp(initial: Config, deps: AppDeps) {
               region: stsState.region,
               roleArn: stsState.probe.roleArn,
               health: stsState.health,
-              last: stsState.last,
+              last: stsState.last === null ? null : boundedView(stsState.last),
               history: stsState.history.toArray(),
             })),
         })),

@@ -12,6 +12,7 @@
  */
 import { diffKeySets, type KeySetChange } from '../oidc/jwks.js';
 import { PHASES } from '../http/types.js';
+import { boundedText, MAX_TEXT_CHARS } from '../text/bounded.js';
 import type { CheckName, CheckResult, IdpProbeResult } from '../probes/types.js';
 
 /** Alert severities, as the `severity` label carries them. */
@@ -247,7 +248,8 @@ function observe(
     bad,
     annotations: {
       summary: summary.replace(/\{(\w+)\}/g, (whole, key: string) => labels[key] ?? whole),
-      description,
+      // Descriptions quote IdP-supplied text (details, key ids, certificate subjects): bounded.
+      description: boundedText(description, MAX_TEXT_CHARS),
       runbook_url: runbookUrl(ctx.runbookBaseUrl, alertname),
     },
     ...(fireAfter === undefined ? {} : { fireAfter }),

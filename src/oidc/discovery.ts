@@ -28,6 +28,9 @@ export type DiscoveryResult =
 /** The JWS algorithms STS accepts for web identity tokens. */
 const STS_ALGS: readonly string[] = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'];
 
+/** Longest URL taken from a document (jwks_uri, token_endpoint); real ones are far shorter. */
+export const MAX_URL_CHARS = 2048;
+
 /** At most this many algorithm names are kept from the document. */
 const MAX_ALGS = 64;
 
@@ -141,6 +144,7 @@ function checkJwksUri(value: unknown, expectedIssuer: string): JwksUriCheck {
   if (/[\u0000-\u0020\u007f]/.test(value)) {
     return { ok: false, detail: `jwks_uri ${quote(value)} contains whitespace or control characters` };
   }
+  if (value.length > MAX_URL_CHARS) return { ok: false, detail: `jwks_uri is ${value.length} characters long; at most ${MAX_URL_CHARS} are accepted` };
   const url = parseUrl(value);
   if (url === null) return { ok: false, detail: `jwks_uri ${quote(value)} is not an absolute URL` };
   const httpAllowed = parseUrl(expectedIssuer)?.protocol === 'http:';
@@ -163,7 +167,7 @@ function otherHostWarning(jwksUrl: URL, expectedIssuer: string): string | null {
 
 /** An absolute URL string as given, or null when it is not a string or does not parse. */
 function absoluteUrl(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
+  if (typeof value !== 'string' || value.length > MAX_URL_CHARS) return null;
   return parseUrl(value) === null ? null : value;
 }
 

@@ -5,6 +5,7 @@
  * nothing here throws.
  */
 import { createHash } from 'node:crypto';
+import { boundedText, MAX_LABEL_CHARS } from '../text/bounded.js';
 import { decodeJsonBody, describeType, isPlainObject, own, quote } from './json-body.js';
 
 /** The JWS algorithms STS accepts for web identity tokens. */
@@ -53,6 +54,9 @@ const STS_MAX_KEYS = 100;
 
 /** Smallest RSA modulus accepted as usable. */
 const MIN_RSA_BITS = 2048;
+
+/** kty, alg, use and crv are short names; longer ones are bounded like labels. */
+const SHORT_FIELD_CHARS = 32;
 
 /** At most this many examples are listed in one warning. */
 const MAX_EXAMPLES = 5;
@@ -165,7 +169,9 @@ export function diffKeySets(previousIds: readonly string[], currentIds: readonly
  * key with exactly that kid. Unusable keys with the same kid are passed over.
  */
 export function findKey(keys: readonly JwkSummary[], kid: string): JwkSummary | undefined {
-  return keys.find((key) => key.usable && key.kid === kid);
+  // Summaries hold bounded kids: compare in the same form.
+  const wanted = boundedText(kid, MAX_LABEL_CHARS);
+  return keys.find((key) => key.usable && key.kid === wanted);
 }
 
 /** Builds the summary of one `keys` entry; never throws on any value. */
@@ -183,17 +189,29 @@ function summariseKey(entry: unknown, index: number): JwkSummary {
       problem: `entry is ${describeType(entry)}, not a JSON object`,
     };
   }
-  const kid = stringOrNull(own(entry, 'kid'));
+  const rawKid = stringOrNull(own(entry, 'kid'));
   const kty = stringOrNull(own(entry, 'kty')) ?? '';
   const alg = stringOrNull(own(entry, 'alg'));
   const use = stringOrNull(own(entry, 'use'));
   const shape = checkShape(entry, kty, alg);
+  // Label values and identities: bounded, a long one keeps a hash suffix so ids stay distinct.
+  const kid = rawKid === null ? null : boundedText(rawKid, MAX_LABEL_CHARS);
   const problem = checkUse(entry) ?? shape.problem;
   const thumbprint = jwkThumbprint(entry, kty);
   let id = `index:${index}`;
   if (kid !== null && kid !== '') id = kid;
   else if (thumbprint !== null) id = `jkt:${thumbprint}`;
-  return { kid, id, kty, alg, use, bits: shape.bits, crv: shape.crv, usable: problem === null, problem };
+  return {
+    kid,
+    id,
+    kty: boundedText(kty, SHORT_FIELD_CHARS),
+    alg: alg === null ? null : boundedText(alg, SHORT_FIELD_CHARS),
+    use: use === null ? null : boundedText(use, SHORT_FIELD_CHARS),
+    bits: shape.bits,
+    crv: shape.crv === null ? null : boundedText(shape.crv, SHORT_FIELD_CHARS),
+    usable: problem === null,
+    problem,
+  };
 }
 
 /** `use` and `key_ops` must allow verification (RFC 7517 §4.2, §4.3). */
