@@ -15,6 +15,7 @@ import type { IdpProbeResult } from '../probes/types.js';
 import { periodOf } from '../schedule/scheduler.js';
 import {
   createStateFile,
+  maxStateBytes,
   createStateSaver,
   STATE_VERSION,
   type PersistedState,
@@ -154,7 +155,7 @@ export function createAlerting(deps: AlertingDeps) {
   const periods = new Map<string, number>();
 
   let sink = makeSink(config);
-  const stateFile = config.state.file === '' ? null : createStateFile({ path: config.state.file, logger, ...(deps.stateFs ? { fs: deps.stateFs } : {}) });
+  const stateFile = config.state.file === '' ? null : createStateFile({ path: config.state.file, logger, maxBytes: maxStateBytes(config.idps.length), ...(deps.stateFs ? { fs: deps.stateFs } : {}) });
   const saver = stateFile === null ? null : createStateSaver(stateFile, () => snapshot());
   let lastSaveRequest = Number.NEGATIVE_INFINITY;
   let lastResend = Number.NEGATIVE_INFINITY;

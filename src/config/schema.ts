@@ -107,6 +107,21 @@ const stsProbe = z.strictObject({
   token: tokenSource,
 });
 
+/**
+ * The largest `maxBodyBytes`: 4 MiB. Real discovery documents and key sets are a few kB
+ * (100 RSA keys are some 50 kB); parsing a body this size already takes the probe thread
+ * tens of milliseconds, a 16 MB one over a second, which every other IdP's run in that
+ * window would be judged against.
+ */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+const maxBodyBytes = z
+  .number()
+  .int()
+  .min(1024)
+  .max(MAX_BODY_BYTES, { message: `must be at most ${MAX_BODY_BYTES} (4 MiB); real documents are a few kB` })
+  .meta({ description: 'Largest response body accepted, 1 KiB to 4 MiB' });
+
 const INSECURE_HTTP_DESCRIPTION =
   'Allow plain-HTTP URLs where a secret would travel: a client secret is never sent to an http token endpoint (configured or discovered) without it';
 
@@ -114,7 +129,7 @@ const overridable = {
   schedule: schedule.optional(),
   timeout: duration('10s').optional(),
   budget: duration('5s').optional(),
-  maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+  maxBodyBytes: maxBodyBytes.optional(),
   allowLinkLocal: z.boolean().optional().meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
   allowInsecureHttp: z.boolean().optional().meta({ description: INSECURE_HTTP_DESCRIPTION }),
 };
@@ -180,7 +195,7 @@ export const configSchema = z
         schedule: schedule.default('*/30 * * * * *'),
         timeout: duration('10s').prefault('10s'),
         budget: duration('5s').prefault('5s'),
-        maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
+        maxBodyBytes: maxBodyBytes.default(1_048_576),
         historySize: z.number().int().min(1).max(1000).default(60).meta({ description: 'Runs kept per IdP for the status API' }),
         allowLinkLocal: z.boolean().default(false).meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
         allowInsecureHttp: z.boolean().default(false).meta({ description: INSECURE_HTTP_DESCRIPTION }),

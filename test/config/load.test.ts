@@ -118,6 +118,15 @@ describe('configuration loading', () => {
     assert.equal((await parseConfig('idps: [{ name: b, issuer: "https://b.example.com" }]', 'y.yaml')).idps[0]?.allowInsecureHttp, false);
   });
 
+  test('maxBodyBytes above 4 MiB is a config error naming the key', async () => {
+    const errors = await errorsOf('defaults: { maxBodyBytes: 16777216 }');
+    assert.equal(errors.length, 1);
+    assert.match(errors[0] ?? '', /^defaults\.maxBodyBytes: must be at most 4194304/);
+    const perIdp = await errorsOf('idps: [{ name: a, issuer: "https://a.example.com", maxBodyBytes: 4194305 }]');
+    assert.match(perIdp[0] ?? '', /^idps\[0\]\.maxBodyBytes: must be at most 4194304/);
+    assert.equal((await parseConfig('defaults: { maxBodyBytes: 4194304 }', 'ok.yaml')).idps.length, 0);
+  });
+
   test('every error is reported at once', async () => {
     const errors = await errorsOf('defaults:\n  timeout: soon\nidps:\n  - name: A\n    issuer: ftp://x\n    extra: 1\n');
     assert.deepEqual([...errors].sort(), [
