@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { App } from '../app.js';
 import { OPEN_ROUTES, challenges, isAuthorized } from './auth.js';
 import { renderStatusPage } from './status-page.js';
+import { statusJsonChunks } from './status-json.js';
 
 export interface ServerDeps {
   app: App;
@@ -60,7 +61,9 @@ export function createServer({ app }: ServerDeps): FastifyInstance {
     return outcome.ok ? reply.send(outcome) : reply.code(400).send(outcome);
   });
 
-  server.get('/api/v1/status', async () => app.status());
+  server.get('/api/v1/status', async (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(Readable.from(statusJsonChunks(app.status()), { objectMode: false })),
+  );
 
   server.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderStatusPage(app.status(), { warningRatio: app.config.alerts.budgetWarningRatio })));
 
