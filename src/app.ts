@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config, IdpTarget } from './config/load.js';
 import { ConfigError } from './config/load.js';
+import { decideReload } from './config/reload-guard.js';
 import type { HttpFetch } from './http/types.js';
 import { PHASES } from './http/types.js';
 import { applyResult, newIdpState, type IdpState } from './idp-state.js';
@@ -282,8 +283,18 @@ export function createApp(initial: Config, deps: AppDeps) {
     async reload(): Promise<{ ok: true; idps: number } | { ok: false; errors: readonly string[] }> {
       try {
         const next = await deps.loadConfig();
+        const decision = decideReload(config, next);
+        if (!decision.apply) {
+          metrics.recordReload(false, deps.now());
+          logger.error({ errors: [decision.reason] }, 'configuration reload refused; keeping the running configuration');
+          return { ok: false, errors: [decision.reason] };
+        }
         await apply(next);
         metrics.recordReload(true, deps.now());
+        if (decision.removed.length > 0) {
+          const more = decision.removed.length > 20 ? ` and ${decision.removed.length - 20} more` : '';
+          logger.warn({ removed: decision.removed }, `configuration reloaded; IdPs removed: ${decision.removed.slice(0, 20).join(', ')}${more}`);
+        }
         logger.info({ idps: next.idps.length }, 'configuration reloaded');
         return { ok: true, idps: next.idps.length };
       } catch (error) {
