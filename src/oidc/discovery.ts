@@ -39,7 +39,8 @@ const MAX_ALGS = 64;
  *
  * Contract:
  * - `invalid_json`: the body is not UTF-8 JSON (see {@link decodeJsonBody} for the BOM).
- * - `invalid_document`: not a JSON object, or `issuer` is missing or not a string.
+ * - `invalid_document`: not a JSON object, `issuer` or `jwks_uri` given twice, or
+ *   `issuer` missing or not a string.
  * - `issuer_mismatch`: `issuer` differs from `expectedIssuer` by plain string comparison.
  *   No normalisation at all (trailing slash, case, default port): STS compares exactly.
  * - `jwks_uri_invalid`: `jwks_uri` missing, not a string, not an absolute URL, carrying
@@ -57,6 +58,13 @@ export function parseDiscovery(expectedIssuer: string, body: Buffer | string): D
   const doc = decoded.value;
   if (!isPlainObject(doc)) {
     const detail = `discovery document is ${describeType(doc)}, not a JSON object`;
+    return { ok: false, reason: 'invalid_document', detail, issuerMatch: null, warnings };
+  }
+
+  // A repeated issuer or jwks_uri can mean one value here and another to STS's parser.
+  const ambiguous = decoded.duplicates.filter((path) => path === 'issuer' || path === 'jwks_uri');
+  if (ambiguous.length > 0) {
+    const detail = `${ambiguous.join(' and ')} given more than once; parsers disagree on which one counts`;
     return { ok: false, reason: 'invalid_document', detail, issuerMatch: null, warnings };
   }
 

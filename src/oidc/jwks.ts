@@ -121,6 +121,9 @@ export function parseJwks(body: Buffer | string): JwksResult {
     const detail = `JWKS is ${describeType(set)}, not a JSON object`;
     return { ok: false, reason: 'invalid_document', detail, keys: [], warnings };
   }
+  if (decoded.duplicates.includes('keys')) {
+    return { ok: false, reason: 'invalid_document', detail: 'keys given more than once; parsers disagree on which one counts', keys: [], warnings };
+  }
   const entries = own(set, 'keys');
   if (!Array.isArray(entries)) {
     const detail = entries === undefined ? 'keys is missing' : `keys is ${describeType(entries)}, not an array`;

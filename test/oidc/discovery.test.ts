@@ -287,8 +287,8 @@ describe('parseDiscovery: failures', () => {
 
 describe('decodeJsonBody', () => {
   it('parses a Buffer and a string alike', () => {
-    assert.deepEqual(decodeJsonBody(Buffer.from('{"a":[1]}')), { ok: true, value: { a: [1] }, warnings: [] });
-    assert.deepEqual(decodeJsonBody('{"a":[1]}'), { ok: true, value: { a: [1] }, warnings: [] });
+    assert.deepEqual(decodeJsonBody(Buffer.from('{"a":[1]}')), { ok: true, value: { a: [1] }, warnings: [], duplicates: [] });
+    assert.deepEqual(decodeJsonBody('{"a":[1]}'), { ok: true, value: { a: [1] }, warnings: [], duplicates: [] });
   });
 
   it('decodes multi-byte UTF-8', () => {
