@@ -37,6 +37,25 @@ const httpsUrl = (what: string) =>
     { message: `${what} must be an absolute http(s) URL without a fragment` },
   );
 
+/**
+ * Whether a URL text carries userinfo (`https://user:pw@host`). Fetch clients drop it
+ * from the request while the text is still shown in the status, the page and the logs,
+ * so a password in it would be published and never used.
+ */
+function hasUserinfo(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
+
+const USERINFO_MESSAGE = 'must not contain user:password@ (userinfo is not sent and would be shown in the status and logs)';
+
+/** An IdP URL: http(s), no fragment, no userinfo. */
+const idpUrl = (what: string) => httpsUrl(what).refine((text) => !hasUserinfo(text), { message: USERINFO_MESSAGE });
+
 const issuer = z
   .string()
   .refine(
@@ -50,6 +69,7 @@ const issuer = z
     },
     { message: 'must be an absolute https URL with no query or fragment (the token `iss`)' },
   )
+  .refine((text) => !hasUserinfo(text), { message: USERINFO_MESSAGE })
   .meta({ description: 'The issuer exactly as tokens carry it in `iss`' });
 
 const name = z
@@ -72,7 +92,7 @@ const tokenSource = z
     env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' }).optional(),
     clientCredentials: z
       .strictObject({
-        tokenUrl: httpsUrl('tokenUrl').optional(),
+        tokenUrl: idpUrl('tokenUrl').optional(),
         clientId: z.string().min(1),
         clientSecretFile: z.string().min(1),
         scope: z.string().optional(),
@@ -137,7 +157,7 @@ const overridable = {
 const idp = z.strictObject({
   name,
   issuer,
-  discoveryUrl: httpsUrl('discoveryUrl').optional(),
+  discoveryUrl: idpUrl('discoveryUrl').optional(),
   ...overridable,
   tls: z
     .strictObject({

@@ -44,8 +44,8 @@ const MAX_ALGS = 64;
  * - `issuer_mismatch`: `issuer` differs from `expectedIssuer` by plain string comparison.
  *   No normalisation at all (trailing slash, case, default port): STS compares exactly.
  * - `jwks_uri_invalid`: `jwks_uri` missing, not a string, not an absolute URL, carrying
- *   a fragment or surrounding whitespace, or not https (http only when `expectedIssuer`
- *   itself is http, as for a local lab IdP).
+ *   a fragment, userinfo or surrounding whitespace, or not https (http only when
+ *   `expectedIssuer` itself is http, as for a local lab IdP).
  * Warnings never fail the check: signing algorithms STS cannot use, required OIDC
  * Discovery fields missing, jwks_uri on another host than the issuer, a BOM.
  */
@@ -74,7 +74,9 @@ export function parseDiscovery(expectedIssuer: string, body: Buffer | string): D
     return { ok: false, reason: 'invalid_document', detail, issuerMatch: null, warnings };
   }
   if (issuer !== expectedIssuer) {
-    const detail = `issuer ${quote(issuer)} does not equal expected ${quote(expectedIssuer)}${mismatchHint(issuer, expectedIssuer)}`;
+    const served = parseUrl(issuer);
+    const shown = served !== null && (served.username !== '' || served.password !== '') ? 'with user:password@ (not shown)' : quote(issuer);
+    const detail = `issuer ${shown} does not equal expected ${quote(expectedIssuer)}${mismatchHint(issuer, expectedIssuer)}`;
     return { ok: false, reason: 'issuer_mismatch', detail, issuerMatch: false, warnings };
   }
 
@@ -155,6 +157,8 @@ function checkJwksUri(value: unknown, expectedIssuer: string): JwksUriCheck {
   if (value.length > MAX_URL_CHARS) return { ok: false, detail: `jwks_uri is ${value.length} characters long; at most ${MAX_URL_CHARS} are accepted` };
   const url = parseUrl(value);
   if (url === null) return { ok: false, detail: `jwks_uri ${quote(value)} is not an absolute URL` };
+  // Never echoed: the userinfo may hold a password.
+  if (url.username !== '' || url.password !== '') return { ok: false, detail: 'jwks_uri contains user:password@ (userinfo), which no client sends' };
   const httpAllowed = parseUrl(expectedIssuer)?.protocol === 'http:';
   if (url.protocol !== 'https:' && !(httpAllowed && url.protocol === 'http:')) {
     return { ok: false, detail: `jwks_uri ${quote(value)} is not https` };
@@ -176,7 +180,9 @@ function otherHostWarning(jwksUrl: URL, expectedIssuer: string): string | null {
 /** An absolute URL string as given, or null when it is not a string or does not parse. */
 function absoluteUrl(value: unknown): string | null {
   if (typeof value !== 'string' || value.length > MAX_URL_CHARS) return null;
-  return parseUrl(value) === null ? null : value;
+  const url = parseUrl(value);
+  // With userinfo the URL is not used: the userinfo would be shown and never sent.
+  return url === null || url.username !== '' || url.password !== '' ? null : value;
 }
 
 function parseUrl(value: string): URL | null {

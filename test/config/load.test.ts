@@ -127,6 +127,22 @@ describe('configuration loading', () => {
     assert.equal((await parseConfig('defaults: { maxBodyBytes: 4194304 }', 'ok.yaml')).idps.length, 0);
   });
 
+  test('userinfo in an issuer, discoveryUrl or tokenUrl is a config error that does not echo the password', async () => {
+    for (const [key, yaml] of [
+      ['idps[0].issuer', 'idps: [{ name: a, issuer: "https://u:Hunter2-pw@a.example.com" }]'],
+      ['idps[0].discoveryUrl', 'idps: [{ name: a, issuer: "https://a.example.com", discoveryUrl: "https://u:Hunter2-pw@a.example.com/.well-known/openid-configuration" }]'],
+      [
+        'idps[0].sts[0].token.clientCredentials.tokenUrl',
+        'idps: [{ name: a, issuer: "https://a.example.com", sts: [{ name: p, roleArn: "arn:aws:iam::111122223333:role/r", regions: [us-east-1], token: { clientCredentials: { tokenUrl: "https://u:Hunter2-pw@a.example.com/t", clientId: c, clientSecretFile: /s } } }] }]',
+      ],
+    ] as const) {
+      const errors = await errorsOf(yaml);
+      assert.equal(errors.length, 1, key);
+      assert.ok(errors[0]?.startsWith(`${key}: must not contain user:password@`), errors[0]);
+      assert.ok(!errors.join('\n').includes('Hunter2'), errors[0]);
+    }
+  });
+
   test('every error is reported at once', async () => {
     const errors = await errorsOf('defaults:\n  timeout: soon\nidps:\n  - name: A\n    issuer: ftp://x\n    extra: 1\n');
     assert.deepEqual([...errors].sort(), [
