@@ -11,6 +11,7 @@
  * with the same names, labels, summaries and runbook URLs.
  */
 import { PHASES } from '../http/types.js';
+import { boundedText, MAX_TEXT_CHARS } from '../text/bounded.js';
 import type { CheckName, CheckResult, IdpProbeResult } from '../probes/types.js';
 import { lagVerdict } from '../probes/loop-lag.js';
 import { WINDOW_RUNS, keep, type IdpMemory, type IdpRunFacts, type LatencyRegressionOptions, type StsMemory } from '../targets/memory.js';
@@ -152,7 +153,8 @@ function observe(
     bad,
     annotations: {
       summary: summary.replace(/\{(\w+)\}/g, (whole, key: string) => labels[key] ?? whole),
-      description,
+      // Descriptions quote IdP-supplied text (details, key ids, certificate subjects): bounded.
+      description: boundedText(description, MAX_TEXT_CHARS),
       runbook_url: runbookUrl(ctx.runbookBaseUrl, alertname),
     },
     ...(fireAfter === undefined ? {} : { fireAfter }),

@@ -21,6 +21,8 @@ export interface IdpTarget {
   readonly historySize: number;
   /** Whether link-local and cloud metadata addresses may be contacted. */
   readonly allowLinkLocal: boolean;
+  /** Whether a client secret may be sent to a plain-HTTP token endpoint (`allowInsecureHttp`). */
+  readonly allowInsecureHttp: boolean;
   /** PEM text of `tls.caFile`, read at load time so a missing file is a config error. */
   readonly ca?: string;
   readonly thumbprints: readonly string[];
@@ -260,6 +262,15 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
           errors.push(`idps[${index}].tls.caFile: cannot read ${idp.tls.caFile} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
         }
       }
+      const allowInsecureHttp = idp.allowInsecureHttp ?? config.defaults.allowInsecureHttp;
+      idp.sts.forEach((probe, probeIndex) => {
+        const tokenUrl = probe.token.clientCredentials?.tokenUrl;
+        if (tokenUrl !== undefined && new URL(tokenUrl).protocol === 'http:' && !allowInsecureHttp) {
+          errors.push(
+            `idps[${index}].sts[${probeIndex}].token.clientCredentials.tokenUrl: ${tokenUrl} is plain HTTP and the client secret would cross the network in clear; use https, or set allowInsecureHttp: true for this IdP`,
+          );
+        }
+      });
       return {
         name: idp.name,
         issuer: idp.issuer,
@@ -270,6 +281,7 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
         maxBodyBytes: idp.maxBodyBytes ?? config.defaults.maxBodyBytes,
         historySize: config.defaults.historySize,
         allowLinkLocal: idp.allowLinkLocal ?? config.defaults.allowLinkLocal,
+        allowInsecureHttp,
         ...(ca === undefined ? {} : { ca }),
         thumbprints: idp.tls?.thumbprints ?? [],
         sts: idp.sts,

@@ -39,6 +39,25 @@ const httpsUrl = (what: string) =>
     { message: `${what} must be an absolute http(s) URL without a fragment` },
   );
 
+/**
+ * Whether a URL text carries userinfo (`https://user:pw@host`). Fetch clients drop it
+ * from the request while the text is still shown in the status, the page and the logs,
+ * so a password in it would be published and never used.
+ */
+function hasUserinfo(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
+
+const USERINFO_MESSAGE = 'must not contain user:password@ (userinfo is not sent and would be shown in the status and logs)';
+
+/** An IdP URL: http(s), no fragment, no userinfo. */
+const idpUrl = (what: string) => httpsUrl(what).refine((text) => !hasUserinfo(text), { message: USERINFO_MESSAGE });
+
 const issuer = z
   .string()
   .refine(
@@ -52,6 +71,7 @@ const issuer = z
     },
     { message: 'must be an absolute https URL with no query or fragment (the token `iss`)' },
   )
+  .refine((text) => !hasUserinfo(text), { message: USERINFO_MESSAGE })
   .meta({ description: 'The issuer exactly as tokens carry it in `iss`' });
 
 const name = z
@@ -74,7 +94,7 @@ const tokenSource = z
     env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' }).optional(),
     clientCredentials: z
       .strictObject({
-        tokenUrl: httpsUrl('tokenUrl').optional(),
+        tokenUrl: idpUrl('tokenUrl').optional(),
         clientId: z.string().min(1),
         clientSecretFile: z.string().min(1),
         scope: z.string().optional(),
@@ -126,18 +146,37 @@ const stsProbe = z.strictObject({
   });
 });
 
+/**
+ * The largest `maxBodyBytes`: 4 MiB. Real discovery documents and key sets are a few kB
+ * (100 RSA keys are some 50 kB); parsing a body this size already takes the probe thread
+ * tens of milliseconds, a 16 MB one over a second, which every other IdP's run in that
+ * window would be judged against.
+ */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+const maxBodyBytes = z
+  .number()
+  .int()
+  .min(1024)
+  .max(MAX_BODY_BYTES, { message: `must be at most ${MAX_BODY_BYTES} (4 MiB); real documents are a few kB` })
+  .meta({ description: 'Largest response body accepted, 1 KiB to 4 MiB' });
+
+const INSECURE_HTTP_DESCRIPTION =
+  'Allow plain-HTTP URLs where a secret would travel: a client secret is never sent to an http token endpoint (configured or discovered) without it';
+
 const overridable = {
   schedule: schedule.optional(),
   timeout: duration('10s').optional(),
   budget: duration('5s').optional(),
-  maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+  maxBodyBytes: maxBodyBytes.optional(),
   allowLinkLocal: z.boolean().optional().meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
+  allowInsecureHttp: z.boolean().optional().meta({ description: INSECURE_HTTP_DESCRIPTION }),
 };
 
 const idp = z.strictObject({
   name,
   issuer,
-  discoveryUrl: httpsUrl('discoveryUrl').optional(),
+  discoveryUrl: idpUrl('discoveryUrl').optional(),
   ...overridable,
   tls: z
     .strictObject({
@@ -195,9 +234,10 @@ export const configSchema = z
         schedule: schedule.default('*/30 * * * * *'),
         timeout: duration('10s').prefault('10s'),
         budget: duration('5s').prefault('5s'),
-        maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
+        maxBodyBytes: maxBodyBytes.default(1_048_576),
         historySize: z.number().int().min(1).max(1000).default(60).meta({ description: 'Runs kept per IdP for the status API' }),
         allowLinkLocal: z.boolean().default(false).meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
+        allowInsecureHttp: z.boolean().default(false).meta({ description: INSECURE_HTTP_DESCRIPTION }),
       })
       .prefault({}),
     idps: z

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config, IdpTarget } from '../config/load.js';
 import { ConfigError } from '../config/load.js';
+import { decideReload } from '../config/reload-guard.js';
+import { boundDeep, MAX_TEXT_CHARS } from '../text/bounded.js';
 import type { HttpFetch } from '../http/types.js';
 import { applyResult, newIdpState, type IdpState } from '../targets/idp-state.js';
 import type { Health } from '../targets/health.js';
@@ -18,9 +20,22 @@ import type { IdpProbeResult } from '../probes/types.js';
 import type { LoopLagMonitor } from '../probes/loop-lag.js';
 import { createScheduler } from '../schedule/scheduler.js';
 import { createAlerting } from '../alerts/alerting.js';
-import { createStateFile, statePersistence, type StateFs } from './state-file.js';
+import { createStateFile, maxStateBytes, statePersistence, type StateFs } from './state-file.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from '../probes/sts-probe.js';
 import { applyStsResult, newStsStates, stsKey, type StsState } from '../targets/sts-state.js';
+
+/** Each IdP's share of the status document is bounded: its results' strings and lists. */
+const STATUS_LIMITS = { maxText: MAX_TEXT_CHARS, maxItems: 100 } as const;
+/** The bounded view of each result, made once per result rather than once per status request. */
+const boundedViews = new WeakMap<object, unknown>();
+function boundedView<T extends object>(result: T): T {
+  let view = boundedViews.get(result) as T | undefined;
+  if (view === undefined) {
+    view = boundDeep(result, STATUS_LIMITS);
+    boundedViews.set(result, view);
+  }
+  return view;
+}
 
 export interface AppDeps {
   registry: Registry;
@@ -80,7 +95,10 @@ export function createApp(initial: Config, deps: AppDeps) {
   const persistence =
     initial.state.file === ''
       ? undefined
-      : statePersistence(createStateFile({ path: initial.state.file, logger, ...(deps.stateFs === undefined ? {} : { fs: deps.stateFs }) }), deps.now);
+      : statePersistence(
+          createStateFile({ path: initial.state.file, logger, maxBytes: maxStateBytes(initial.idps.length), ...(deps.stateFs === undefined ? {} : { fs: deps.stateFs }) }),
+          deps.now,
+        );
   const alerting = createAlerting({
     config: initial,
     ...(persistence === undefined ? {} : { persistence }),
@@ -273,8 +291,18 @@ export function createApp(initial: Config, deps: AppDeps) {
     async reload(): Promise<{ ok: true; idps: number } | { ok: false; errors: readonly string[] }> {
       try {
         const next = await deps.loadConfig();
+        const decision = decideReload(config, next);
+        if (!decision.apply) {
+          metrics.recordReload(false, deps.now());
+          logger.error({ errors: [decision.reason] }, 'configuration reload refused; keeping the running configuration');
+          return { ok: false, errors: [decision.reason] };
+        }
         await apply(next);
         metrics.recordReload(true, deps.now());
+        if (decision.removed.length > 0) {
+          const more = decision.removed.length > 20 ? ` and ${decision.removed.length - 20} more` : '';
+          logger.warn({ removed: decision.removed }, `configuration reloaded; IdPs removed: ${decision.removed.slice(0, 20).join(', ')}${more}`);
+        }
         logger.info({ idps: next.idps.length }, 'configuration reloaded');
         return { ok: true, idps: next.idps.length };
       } catch (error) {
@@ -315,7 +343,7 @@ export function createApp(initial: Config, deps: AppDeps) {
           findings: state.findings,
           nextRunAt: iso(scheduler.nextRunAt(state.target.name)),
           lastKeyChange: state.lastKeyChange === null ? null : new Date(state.lastKeyChange).toISOString(),
-          last: state.last === null ? null : withoutJwksBody(state.last),
+          last: state.last === null ? null : withoutJwksBody(boundedView(state.last)),
           history: state.history.toArray(),
           sts: [...stsStates.values()]
             .filter((stsState) => stsState.target.name === state.target.name)
@@ -326,7 +354,7 @@ export function createApp(initial: Config, deps: AppDeps) {
               health: stsState.health,
               findings: stsState.findings,
               nextRunAt: iso(scheduler.nextRunAt(stsState.key)),
-              last: stsState.last,
+              last: stsState.last === null ? null : boundedView(stsState.last),
               history: stsState.history.toArray(),
             })),
         })),

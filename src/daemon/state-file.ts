@@ -37,7 +37,8 @@ export type PersistedIdp = PersistedState['idps'][string];
 
 /** The file operations the state file uses (injected in tests; default node:fs/promises). */
 export interface StateFs {
-  readFile(path: string): Promise<string>;
+  /** Reads the file, refusing (code `EFBIG`) one larger than `maxBytes`. */
+  readFile(path: string, maxBytes: number): Promise<string>;
   open(path: string, flags: string, mode?: number): Promise<{
     writeFile(data: string): Promise<void>;
     sync(): Promise<void>;
@@ -47,8 +48,20 @@ export interface StateFs {
   unlink(path: string): Promise<void>;
 }
 
+/** Reads at most `maxBytes`: the size is checked on the open file before anything is read. */
+async function readCapped(path: string, maxBytes: number): Promise<string> {
+  const handle = await fsp.open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) throw Object.assign(new Error(`${size} bytes`), { code: 'EFBIG', size });
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 const nodeFs: StateFs = {
-  readFile: (path) => fsp.readFile(path, 'utf8'),
+  readFile: readCapped,
   open: (path, flags, mode) => fsp.open(path, flags, mode),
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),
@@ -59,6 +72,21 @@ export interface StateFileOptions {
   path: string;
   logger: Logger;
   fs?: StateFs;
+  /** Largest file read; default {@link maxStateBytes} of one IdP. */
+  maxBytes?: number;
+}
+
+/** A legitimate state holds some kB per IdP (alerts, up to 100 key ids, recent chains). */
+const STATE_BYTES_PER_IDP = 64 * 1024;
+const MIN_STATE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The largest state file read for `idps` configured IdPs: 64 KiB each, at least 4 MiB. A
+ * larger file is not what this daemon wrote for this configuration; reading it could take
+ * a gigabyte of memory, so it is ignored like a corrupt one.
+ */
+export function maxStateBytes(idps: number): number {
+  return Math.max(MIN_STATE_BYTES, idps * STATE_BYTES_PER_IDP);
 }
 
 /** An empty state (first start, or the file was unusable). */
@@ -91,6 +119,7 @@ function errorCode(error: unknown): string {
 export function createStateFile(options: StateFileOptions) {
   const { path, logger } = options;
   const fs = options.fs ?? nodeFs;
+  const maxBytes = options.maxBytes ?? maxStateBytes(1);
   const dir = dirname(path);
 
   async function syncDirectory(): Promise<void> {
@@ -113,11 +142,15 @@ export function createStateFile(options: StateFileOptions) {
     async read(): Promise<PersistedState | null> {
       let text: string;
       try {
-        text = await fs.readFile(path);
+        text = await fs.readFile(path, maxBytes);
+        // An injected reader may not check: the length is checked here as well.
+        if (Buffer.byteLength(text, 'utf8') > maxBytes) throw Object.assign(new Error('too large'), { code: 'EFBIG' });
       } catch (error) {
         const code = errorCode(error);
         if (code === 'ENOENT') logger.info({ path }, 'no state file yet; starting with empty state');
-        else logger.warn({ path, error: code }, 'cannot read the state file; starting with empty state');
+        else if (code === 'EFBIG') {
+          logger.warn({ path, maxBytes }, `state file is larger than ${maxBytes} bytes, more than this configuration can have written; ignored, starting with empty state`);
+        } else logger.warn({ path, error: code }, 'cannot read the state file; starting with empty state');
         return null;
       }
       const parsed = parseState(text);

@@ -2,47 +2,49 @@
  * Addresses a probe must not reach unless the operator allows it: link-local ranges,
  * where cloud instance metadata services live (169.254.169.254, fd00:ec2::254). A hostile
  * or compromised discovery document could otherwise point `jwks_uri` at the metadata
- * service of the machine the canary runs on. Pure.
+ * service of the machine the canary runs on. Pure; the HTTP layer asks before it opens
+ * any connection.
+ *
+ * Built on `net.BlockList`, which also matches IPv4-mapped IPv6 addresses
+ * (`::ffff:169.254.169.254`) against the IPv4 rules. The other IPv6 spellings of an IPv4
+ * address that reach it on common networks are listed explicitly: IPv4-compatible
+ * (`::169.254.169.254`, deprecated but still parsed), NAT64 (`64:ff9b::/96`, RFC 6052, and
+ * the local-use `64:ff9b:1::/48` of RFC 8215, with the IPv4 address in the last 32 bits)
+ * and 6to4 (`2002:a9fe::/32`, RFC 3056).
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
-function ipv4Octets(address: string): number[] {
-  return address.split('.').map(Number);
+/** One kind of forbidden address and its ranges. */
+interface Rule {
+  readonly why: string;
+  readonly list: BlockList;
 }
 
-/** Expands an IPv6 address to its eight 16-bit groups (no zone id). */
-function ipv6Groups(address: string): number[] | null {
-  const bare = address.split('%')[0]!.toLowerCase();
-  const mapped = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-  let text = bare;
-  if (mapped) {
-    const [a, b, c, d] = ipv4Octets(mapped[2]!);
-    text = `${mapped[1]}${((a! << 8) | b!).toString(16)}:${((c! << 8) | d!).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((group) => parseInt(group, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const fill = 8 - left.length - right.length;
-  if (tail === undefined ? left.length !== 8 : fill < 0) return null;
-  return [...left, ...new Array<number>(tail === undefined ? 0 : fill).fill(0), ...right];
+function rule(why: string, ranges: ReadonlyArray<readonly [string, number, 'ipv4' | 'ipv6']>): Rule {
+  const list = new BlockList();
+  for (const [network, prefix, family] of ranges) list.addSubnet(network, prefix, family);
+  return { why, list };
 }
 
-/** Why an address is off limits, or null when a probe may connect to it. */
+const RULES: readonly Rule[] = [
+  rule('link-local (cloud instance metadata) address', [
+    ['169.254.0.0', 16, 'ipv4'],
+    // 169.254.0.0/16 inside IPv6: IPv4-compatible, NAT64 (well-known and local-use), 6to4.
+    ['::a9fe:0', 112, 'ipv6'],
+    ['64:ff9b::a9fe:0', 112, 'ipv6'],
+    ['64:ff9b:1::a9fe:0', 112, 'ipv6'],
+    ['2002:a9fe::', 32, 'ipv6'],
+  ]),
+  rule('IPv6 link-local address', [['fe80::', 10, 'ipv6']]),
+  rule('cloud instance metadata address', [['fd00:ec2::254', 128, 'ipv6']]),
+];
+
+/** Why an address is off limits, or null when a probe may connect to it (or it is not an IP address). */
 export function forbiddenAddress(address: string): string | null {
-  if (isIPv4(address)) {
-    const [a, b] = ipv4Octets(address);
-    return a === 169 && b === 254 ? 'link-local (cloud instance metadata) address' : null;
-  }
-  if (isIPv6(address)) {
-    const groups = ipv6Groups(address);
-    if (!groups) return null;
-    if ((groups[0]! & 0xffc0) === 0xfe80) return 'IPv6 link-local address';
-    if (groups[0] === 0xfd00 && groups[1] === 0x0ec2 && groups.slice(2, 7).every((g) => g === 0) && groups[7] === 0x254) {
-      return 'cloud instance metadata address';
-    }
-    const mappedV4 = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
-    if (mappedV4) return forbiddenAddress(`${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`);
-  }
+  const bare = address.split('%')[0]!;
+  const family = isIP(bare);
+  if (family === 0) return null;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  for (const { why, list } of RULES) if (list.check(bare, type)) return why;
   return null;
 }

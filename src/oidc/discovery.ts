@@ -28,6 +28,9 @@ export type DiscoveryResult =
 /** The JWS algorithms STS accepts for web identity tokens. */
 const STS_ALGS: readonly string[] = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'];
 
+/** Longest URL taken from a document (jwks_uri, token_endpoint); real ones are far shorter. */
+export const MAX_URL_CHARS = 2048;
+
 /** At most this many algorithm names are kept from the document. */
 const MAX_ALGS = 64;
 
@@ -36,12 +39,13 @@ const MAX_ALGS = 64;
  *
  * Contract:
  * - `invalid_json`: the body is not UTF-8 JSON (see {@link decodeJsonBody} for the BOM).
- * - `invalid_document`: not a JSON object, or `issuer` is missing or not a string.
+ * - `invalid_document`: not a JSON object, `issuer` or `jwks_uri` given twice, or
+ *   `issuer` missing or not a string.
  * - `issuer_mismatch`: `issuer` differs from `expectedIssuer` by plain string comparison.
  *   No normalisation at all (trailing slash, case, default port): STS compares exactly.
  * - `jwks_uri_invalid`: `jwks_uri` missing, not a string, not an absolute URL, carrying
- *   a fragment or surrounding whitespace, or not https (http only when `expectedIssuer`
- *   itself is http, as for a local lab IdP).
+ *   a fragment, userinfo or surrounding whitespace, or not https (http only when
+ *   `expectedIssuer` itself is http, as for a local lab IdP).
  * Warnings never fail the check: signing algorithms STS cannot use, required OIDC
  * Discovery fields missing, jwks_uri on another host than the issuer, a BOM.
  */
@@ -57,13 +61,22 @@ export function parseDiscovery(expectedIssuer: string, body: Buffer | string): D
     return { ok: false, reason: 'invalid_document', detail, issuerMatch: null, warnings };
   }
 
+  // A repeated issuer or jwks_uri can mean one value here and another to STS's parser.
+  const ambiguous = decoded.duplicates.filter((path) => path === 'issuer' || path === 'jwks_uri');
+  if (ambiguous.length > 0) {
+    const detail = `${ambiguous.join(' and ')} given more than once; parsers disagree on which one counts`;
+    return { ok: false, reason: 'invalid_document', detail, issuerMatch: null, warnings };
+  }
+
   const issuer = own(doc, 'issuer');
   if (typeof issuer !== 'string') {
     const detail = issuer === undefined ? 'issuer is missing' : `issuer is ${describeType(issuer)}, not a string`;
     return { ok: false, reason: 'invalid_document', detail, issuerMatch: null, warnings };
   }
   if (issuer !== expectedIssuer) {
-    const detail = `issuer ${quote(issuer)} does not equal expected ${quote(expectedIssuer)}${mismatchHint(issuer, expectedIssuer)}`;
+    const served = parseUrl(issuer);
+    const shown = served !== null && (served.username !== '' || served.password !== '') ? 'with user:password@ (not shown)' : quote(issuer);
+    const detail = `issuer ${shown} does not equal expected ${quote(expectedIssuer)}${mismatchHint(issuer, expectedIssuer)}`;
     return { ok: false, reason: 'issuer_mismatch', detail, issuerMatch: false, warnings };
   }
 
@@ -141,8 +154,11 @@ function checkJwksUri(value: unknown, expectedIssuer: string): JwksUriCheck {
   if (/[\u0000-\u0020\u007f]/.test(value)) {
     return { ok: false, detail: `jwks_uri ${quote(value)} contains whitespace or control characters` };
   }
+  if (value.length > MAX_URL_CHARS) return { ok: false, detail: `jwks_uri is ${value.length} characters long; at most ${MAX_URL_CHARS} are accepted` };
   const url = parseUrl(value);
   if (url === null) return { ok: false, detail: `jwks_uri ${quote(value)} is not an absolute URL` };
+  // Never echoed: the userinfo may hold a password.
+  if (url.username !== '' || url.password !== '') return { ok: false, detail: 'jwks_uri contains user:password@ (userinfo), which no client sends' };
   const httpAllowed = parseUrl(expectedIssuer)?.protocol === 'http:';
   if (url.protocol !== 'https:' && !(httpAllowed && url.protocol === 'http:')) {
     return { ok: false, detail: `jwks_uri ${quote(value)} is not https` };
@@ -163,8 +179,10 @@ function otherHostWarning(jwksUrl: URL, expectedIssuer: string): string | null {
 
 /** An absolute URL string as given, or null when it is not a string or does not parse. */
 function absoluteUrl(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  return parseUrl(value) === null ? null : value;
+  if (typeof value !== 'string' || value.length > MAX_URL_CHARS) return null;
+  const url = parseUrl(value);
+  // With userinfo the URL is not used: the userinfo would be shown and never sent.
+  return url === null || url.username !== '' || url.password !== '' ? null : value;
 }
 
 function parseUrl(value: string): URL | null {

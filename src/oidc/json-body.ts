@@ -3,12 +3,14 @@
  * of hostile values. Shared by the discovery, JWKS, token and token-endpoint parsers.
  */
 
+import { duplicateMembers } from './duplicate-members.js';
+
 /** Longest echoed value in a detail or warning. */
 const ECHO_MAX = 120;
 
 /** The outcome of {@link decodeJsonBody}. */
 export type JsonBodyResult =
-  | { ok: true; value: unknown; warnings: string[] }
+  | { ok: true; value: unknown; warnings: string[]; /** Paths of repeated member names (see duplicate-members.ts). */ duplicates: string[] }
   | { ok: false; detail: string; warnings: string[] };
 
 /**
@@ -42,13 +44,19 @@ export function decodeJsonBody(body: Buffer | string): JsonBodyResult {
     text = text.slice(1);
   }
   if (text.trim() === '') return { ok: false, detail: 'body is empty', warnings };
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown, warnings };
+    value = JSON.parse(text) as unknown;
   } catch (error) {
     const message = error instanceof Error ? error.message : 'parse error';
     const hint = text.trimStart().startsWith('<') ? ' (looks like HTML)' : '';
     return { ok: false, detail: `body is not JSON${hint}: ${clip(message)}`, warnings };
   }
+  const duplicates = duplicateMembers(text);
+  if (duplicates.length > 0) {
+    warnings.push(`member names repeated in one object (this parser keeps the last, others may keep the first): ${duplicates.map(quote).join(', ')}`);
+  }
+  return { ok: true, value, warnings, duplicates };
 }
 
 /**

@@ -4,7 +4,8 @@
  * the body comes from an untrusted server, so every rejection is a classified result and
  * nothing here throws.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
+import { boundedText, MAX_LABEL_CHARS } from '../text/bounded.js';
 import { decodeJsonBody, describeType, isPlainObject, own, quote } from './json-body.js';
 
 /** The JWS algorithms STS accepts for web identity tokens. */
@@ -58,6 +59,23 @@ export const IAM_KEYS_PER_TYPE = 100;
 /** Smallest RSA modulus accepted as usable. */
 const MIN_RSA_BITS = 2048;
 
+/**
+ * Largest RSA modulus accepted as usable: 16,384 bits, OpenSSL's limit for RSA
+ * verification (OPENSSL_RSA_MAX_MODULUS_BITS). A verifier refuses bigger keys, and a
+ * megabit modulus would make every verification slow.
+ */
+export const MAX_RSA_BITS = 16_384;
+
+/**
+ * The first this many keys (the ones STS is reported to read) are also imported with
+ * Node's createPublicKey, as a verifier would; keys past them are judged by shape only,
+ * so a hostile set of thousands of keys costs bounded CPU.
+ */
+const MAX_IMPORTED_KEYS = 100;
+
+/** kty, alg, use and crv are short names; longer ones are bounded like labels. */
+const SHORT_FIELD_CHARS = 32;
+
 /** At most this many examples are listed in one warning. */
 const MAX_EXAMPLES = 5;
 
@@ -107,6 +125,9 @@ export function parseJwks(body: Buffer | string): JwksResult {
   if (!isPlainObject(set)) {
     const detail = `JWKS is ${describeType(set)}, not a JSON object`;
     return { ok: false, reason: 'invalid_document', detail, keys: [], warnings };
+  }
+  if (decoded.duplicates.includes('keys')) {
+    return { ok: false, reason: 'invalid_document', detail: 'keys given more than once; parsers disagree on which one counts', keys: [], warnings };
   }
   const entries = own(set, 'keys');
   if (!Array.isArray(entries)) {
@@ -173,7 +194,9 @@ export function diffKeySets(previousIds: readonly string[], currentIds: readonly
  * key with exactly that kid. Unusable keys with the same kid are passed over.
  */
 export function findKey(keys: readonly JwkSummary[], kid: string): JwkSummary | undefined {
-  return keys.find((key) => key.usable && key.kid === kid);
+  // Summaries hold bounded kids: compare in the same form.
+  const wanted = boundedText(kid, MAX_LABEL_CHARS);
+  return keys.find((key) => key.usable && key.kid === wanted);
 }
 
 /** Builds the summary of one `keys` entry; never throws on any value. */
@@ -191,17 +214,61 @@ function summariseKey(entry: unknown, index: number): JwkSummary {
       problem: `entry is ${describeType(entry)}, not a JSON object`,
     };
   }
-  const kid = stringOrNull(own(entry, 'kid'));
+  const rawKid = stringOrNull(own(entry, 'kid'));
   const kty = stringOrNull(own(entry, 'kty')) ?? '';
   const alg = stringOrNull(own(entry, 'alg'));
   const use = stringOrNull(own(entry, 'use'));
   const shape = checkShape(entry, kty, alg);
-  const problem = checkUse(entry) ?? shape.problem;
+  // Label values and identities: bounded, a long one keeps a hash suffix so ids stay distinct.
+  const kid = rawKid === null ? null : boundedText(rawKid, MAX_LABEL_CHARS);
+  const problem = checkUse(entry) ?? shape.problem ?? (index < MAX_IMPORTED_KEYS ? importProblem(entry, kty) : null);
   const thumbprint = jwkThumbprint(entry, kty);
   let id = `index:${index}`;
   if (kid !== null && kid !== '') id = kid;
   else if (thumbprint !== null) id = `jkt:${thumbprint}`;
-  return { kid, id, kty, alg, use, bits: shape.bits, crv: shape.crv, usable: problem === null, problem };
+  return {
+    kid,
+    id,
+    kty: boundedText(kty, SHORT_FIELD_CHARS),
+    alg: alg === null ? null : boundedText(alg, SHORT_FIELD_CHARS),
+    use: use === null ? null : boundedText(use, SHORT_FIELD_CHARS),
+    bits: shape.bits,
+    crv: shape.crv === null ? null : boundedText(shape.crv, SHORT_FIELD_CHARS),
+    usable: problem === null,
+    problem,
+  };
+}
+
+/** Outcomes of {@link importProblem} by key material: the same keys come back every run. */
+const imported = new Map<string, string | null>();
+const MAX_IMPORT_CACHE = 1024;
+
+/**
+ * Imports the public members of an RSA or EC key with Node's createPublicKey, the way a
+ * verifier would: an EC point that is not on its curve, or RSA numbers OpenSSL will not
+ * take, make the key unusable. null when it imports.
+ */
+function importProblem(entry: Record<string, unknown>, kty: string): string | null {
+  const members = kty === 'RSA' ? ['kty', 'n', 'e'] : kty === 'EC' ? ['kty', 'crv', 'x', 'y'] : null;
+  if (members === null) return null;
+  const jwk: Record<string, string> = {};
+  for (const member of members) {
+    const value = own(entry, member);
+    if (typeof value !== 'string') return null; // the shape checks report it
+    jwk[member] = value;
+  }
+  const cacheKey = createHash('sha256').update(JSON.stringify(jwk)).digest('base64url');
+  const cached = imported.get(cacheKey);
+  if (cached !== undefined) return cached;
+  let problem: string | null = null;
+  try {
+    createPublicKey({ key: jwk, format: 'jwk' });
+  } catch {
+    problem = kty === 'EC' ? 'EC key does not import: the point (x, y) is not on the curve' : 'RSA key does not import as a public key';
+  }
+  if (imported.size >= MAX_IMPORT_CACHE) imported.clear();
+  imported.set(cacheKey, problem);
+  return problem;
 }
 
 /** `use` and `key_ops` must allow verification (RFC 7517 §4.2, §4.3). */
@@ -242,6 +309,7 @@ function checkRsa(entry: Record<string, unknown>, alg: string | null): Shape {
   if (bits === null || bits === 0) problem = 'RSA key has no valid n (base64url modulus)';
   else if (exponent === null || bitLength(exponent) === 0) problem = 'RSA key has no valid e (base64url exponent)';
   else if (bits < MIN_RSA_BITS) problem = `RSA modulus is ${bits} bits; at least ${MIN_RSA_BITS} required`;
+  else if (bits > MAX_RSA_BITS) problem = `RSA modulus is ${bits} bits; at most ${MAX_RSA_BITS} are accepted (a verifier refuses larger keys)`;
   else if (alg !== null && !RSA_ALGS.includes(alg)) {
     problem = `alg ${quote(alg)} is not accepted by STS for RSA keys (${RSA_ALGS.join(', ')})`;
   }

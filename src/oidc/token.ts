@@ -12,6 +12,7 @@ import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, err
 import type { CryptoKey, JSONWebKeySet, JWTPayload, ProtectedHeaderParameters } from 'jose';
 import { decodeJsonBody, isPlainObject, quote } from './json-body.js';
 import { SIGNING_ALGS, findKey, parseJwks } from './jwks.js';
+import { boundedText, MAX_LABEL_CHARS } from '../text/bounded.js';
 
 /** The audience STS expects by convention (any value in the provider's client-id list works). */
 export const STS_AUDIENCE = 'sts.amazonaws.com';
@@ -148,7 +149,8 @@ export async function checkToken(token: string, expected: TokenExpectations): Pr
 
   // Header.
   result.alg = typeof header.alg === 'string' ? header.alg : null;
-  result.kid = typeof header.kid === 'string' ? header.kid : null;
+  // Bounded as the JWKS summaries' kids are (a label value, compared in that form).
+  result.kid = typeof header.kid === 'string' ? boundedText(header.kid, MAX_LABEL_CHARS) : null;
   if (result.alg === null) fail('token_alg', 'header has no alg');
   else if (!ACCEPTED_ALGS.includes(result.alg)) {
     fail('token_alg', `alg ${quote(result.alg)} is not one STS accepts (${ACCEPTED_ALGS.join(', ')})`);

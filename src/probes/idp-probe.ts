@@ -12,6 +12,9 @@ import { lagVerdict } from './loop-lag.js';
 import type { FailureReason } from './reasons.js';
 import { internalErrorDetail, type CheckName, type CheckResult, type IdpProbeResult, type ProbeDeps } from './types.js';
 
+/** Keys whose ids are tracked for change detection: STS is reported to read at most 100. */
+export const MAX_TRACKED_KEYS = 100;
+
 export interface IdpProbeInput {
   target: IdpTarget;
   /** Key ids seen by the previous successful JWKS parse, for rotation detection. */
@@ -134,7 +137,8 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     const parsed = parseJwks(fetchedJwks.body);
     keys = parsed.keys;
     if (parsed.ok) {
-      keyIds = parsed.keys.map((key) => key.id);
+      // Key-set identity (state file, change alerts and logs) covers the keys STS reads.
+      keyIds = parsed.keys.slice(0, MAX_TRACKED_KEYS).map((key) => key.id);
       jwksBody = fetchedJwks.body.toString('utf8');
       jwks = { ...jwks, warnings: [...jwks.warnings, ...parsed.warnings] };
     } else {

@@ -19,6 +19,7 @@ import { ASSUME_ROLE_HEADERS, MAX_MESSAGE_CHARS, assumeRoleRequestBody, parseSts
 import { endpointWarnings, stsEndpoint } from '../sts/endpoints.js';
 import { regionDisabledRemedy } from '../sts/regions.js';
 import type { StsCode } from '../sts/errors.js';
+import { holdsSecret, matcherFor, sanitisedExcerpt, type SecretMatcher } from '../secrets/sanitise.js';
 import { RETRY_PROFILES, attemptsFor, type RetryKind, type RetryProfile, type RetryProfileName } from '../sts/retry-profiles.js';
 import { obtainToken } from '../token-sources/index.js';
 import type { ReadTextFile, TokenSourceReason } from '../token-sources/types.js';
@@ -116,7 +117,10 @@ export interface StsProbeResult {
 
 /** The IdP side of the probe: the configured target and what its latest run found. */
 export interface StsProbeInput {
-  idp: Pick<IdpTarget, 'name' | 'issuer' | 'timeoutMs' | 'maxBodyBytes'> & { readonly ca?: string | undefined };
+  idp: Pick<IdpTarget, 'name' | 'issuer' | 'timeoutMs' | 'maxBodyBytes'> & {
+    readonly ca?: string | undefined;
+    readonly allowInsecureHttp?: boolean | undefined;
+  };
   probe: StsProbeConfig;
   region: string;
   /** Raw body of the IdP's latest JWKS (a successful run's); null when none yet. */
@@ -201,6 +205,7 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
       ca: idp.ca,
       timeoutMs: idp.timeoutMs,
       maxBodyBytes: idp.maxBodyBytes,
+      allowInsecureHttp: idp.allowInsecureHttp,
       signal: deps.signal,
     },
     { http: deps.http, readFile: deps.readFile ?? ((path) => fsReadFile(path, 'utf8')), env: deps.env },
@@ -243,6 +248,8 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
     webIdentityToken: obtained.token,
     durationSeconds: probe.durationSeconds,
   });
+  // STS may quote the token back (`<Message>Token … is bad</Message>`): its text is sanitised against it.
+  const matcher = matcherFor([obtained.token]);
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const profile = RETRY_PROFILES[probe.retry];
@@ -260,7 +267,7 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
       await sleep(backoffMs, deps.signal);
       if (deps.signal?.aborted) break;
     }
-    const result = await callOnce(endpoint, body, idp, deps, profile, attempt, backoffMs);
+    const result = await callOnce(endpoint, body, matcher, idp, deps, profile, attempt, backoffMs);
     attempts.push(result.attempt);
     if (result.assumedRole !== null) {
       assumedRole = result.assumedRole;
@@ -289,6 +296,7 @@ export async function probeSts(input: StsProbeInput, deps: StsProbeDeps): Promis
 async function callOnce(
   endpoint: string,
   body: string,
+  matcher: SecretMatcher,
   idp: StsProbeInput['idp'],
   deps: StsProbeDeps,
   profile: RetryProfile,
@@ -307,7 +315,7 @@ async function callOnce(
   const common = { attempt, startedAt, backoffMs, durationSeconds: outcome.durationSeconds, timings: outcome.timings };
   if (!outcome.ok) {
     const status = outcome.status ?? 0;
-    const failed = { code: outcome.reason, status, message: clip(outcome.detail) };
+    const failed = { code: outcome.reason, status, message: sanitisedExcerpt(outcome.detail, matcher, MAX_MESSAGE_CHARS) };
     const retryKind = profile.classify({ code: failed.code, stsCode: null, status });
     return {
       attempt: { ...common, ok: false, ...failed, stsCode: null, requestId: null, retryable: retryKind !== null, retryKind },
@@ -318,16 +326,19 @@ async function callOnce(
   const parsed = parseStsResponse(status, headers, responseBody);
   // The body holds temporary credentials: wipe it as soon as it is parsed.
   responseBody.fill(0);
+  // Every text STS sent reaches users only through the sanitiser; an identifier holding a piece of the token is dropped.
+  const text = (value: string | null, max = 2048): string | null => (value === null ? null : sanitisedExcerpt(value, matcher, max));
+  const requestId = parsed.requestId !== null && holdsSecret(parsed.requestId, matcher) ? null : parsed.requestId;
   if (parsed.ok) {
     return {
-      attempt: { ...common, ok: true, code: null, stsCode: null, message: '', status, requestId: parsed.requestId, retryable: null, retryKind: null },
+      attempt: { ...common, ok: true, code: null, stsCode: null, message: '', status, requestId, retryable: null, retryKind: null },
       assumedRole: {
-        arn: parsed.assumedRoleArn,
-        assumedRoleId: parsed.assumedRoleId,
-        subject: parsed.subject,
-        audience: parsed.audience,
-        provider: parsed.provider,
-        expiration: parsed.expiration,
+        arn: text(parsed.assumedRoleArn) ?? '',
+        assumedRoleId: text(parsed.assumedRoleId),
+        subject: text(parsed.subject),
+        audience: text(parsed.audience),
+        provider: text(parsed.provider),
+        expiration: text(parsed.expiration, 64),
       },
     };
   }
@@ -338,9 +349,9 @@ async function callOnce(
       ok: false,
       code: parsed.code,
       status,
-      message: parsed.message,
-      stsCode: parsed.stsCode,
-      requestId: parsed.requestId,
+      message: sanitisedExcerpt(parsed.message, matcher, MAX_MESSAGE_CHARS),
+      stsCode: text(parsed.stsCode, 128),
+      requestId,
       retryable: retryKind !== null,
       retryKind,
     },

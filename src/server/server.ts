@@ -12,7 +12,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { App } from '../daemon/app.js';
 import { OPEN_ROUTES, challenges, isAuthorized } from './auth.js';
-import { renderStatusPage } from './status-page/page.js';
+import { STATUS_PAGE_CSP, renderStatusPage } from './status-page/page.js';
+import { statusJsonChunks } from './status-json.js';
 
 export interface ServerDeps {
   app: App;
@@ -60,9 +61,23 @@ export function createServer({ app }: ServerDeps): FastifyInstance {
     return outcome.ok ? reply.send(outcome) : reply.code(400).send(outcome);
   });
 
-  server.get('/api/v1/status', async () => app.status());
+  server.get('/api/v1/status', async (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(Readable.from(statusJsonChunks(app.status()), { objectMode: false })),
+  );
 
-  server.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderStatusPage(app.status(), { warningRatio: app.config.alerts.budgetWarningRatio })));
+  // Every answer: the declared type is the type (no sniffing a status text into HTML).
+  server.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  server.get('/', async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', STATUS_PAGE_CSP)
+      .header('x-frame-options', 'DENY')
+      .header('referrer-policy', 'no-referrer')
+      .send(renderStatusPage(app.status(), { warningRatio: app.config.alerts.budgetWarningRatio })),
+  );
 
   return server;
 }

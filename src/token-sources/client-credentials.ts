@@ -7,7 +7,8 @@
  */
 import type { HttpFetch } from '../http/types.js';
 import { decodeJsonBody, isPlainObject, own } from '../oidc/json-body.js';
-import { describeFileError, redact, type ReadTextFile, type TokenResult } from './types.js';
+import { basicCredentialEncodings, matcherFor, sanitisedExcerpt, type SecretMatcher } from '../secrets/sanitise.js';
+import { describeFileError, type ReadTextFile, type TokenResult } from './types.js';
 
 /** The `token.clientCredentials` config block. */
 export interface ClientCredentialsConfig {
@@ -29,6 +30,8 @@ export interface TokenEndpointContext {
   ca?: string | undefined;
   timeoutMs: number;
   maxBodyBytes: number;
+  /** The IdP's `allowInsecureHttp`: without it the secret is never sent to an http:// endpoint. */
+  allowInsecureHttp?: boolean | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -39,6 +42,30 @@ export interface ClientCredentialsDeps {
 
 /** Longest piece of a server's error text kept in a detail. */
 const MAX_ECHO = 200;
+/** Longest member name shown when the token member is missing. */
+const MAX_MEMBER_NAME = 40;
+
+/**
+ * The OAuth error codes of RFC 6749 §5.2 (and RFC 8707's `invalid_target`). A code the
+ * server sends that is not here is reported as `other`: the code in a detail is bounded.
+ */
+export const OAUTH_ERROR_CODES = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_target',
+] as const;
+
+/** The classified `error` of a token endpoint answer: a known code, `other`, or `none` when absent. */
+export type OAuthErrorClass = (typeof OAUTH_ERROR_CODES)[number] | 'other' | 'none';
+
+export function classifyOAuthError(error: unknown): OAuthErrorClass {
+  if (typeof error !== 'string') return 'none';
+  return (OAUTH_ERROR_CODES as readonly string[]).includes(error) ? (error as OAuthErrorClass) : 'other';
+}
 
 /**
  * `application/x-www-form-urlencoded` encoding of one value, as RFC 6749 Appendix B
@@ -63,37 +90,43 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
 }
 
 /**
- * Interprets a token endpoint response. Pure. The detail names the status, the OAuth
- * `error` code and (clipped, with the secrets redacted) `error_description`, or the
- * member names of the JSON; never a member's value.
+ * Interprets a token endpoint response. Pure. A failure's detail is built only from the
+ * status, the classified OAuth `error` ({@link classifyOAuthError}), and sanitised,
+ * bounded excerpts of `error_description` or the member names: every piece of every
+ * encoding of the secrets the request carried is removed from them
+ * (src/secrets/sanitise.ts). Never a member's value.
  *
- * @param secrets strings that must not appear in a detail (the client secret).
+ * @param secrets what the request carried: a matcher, or the secret strings themselves.
  */
-export function parseTokenResponse(status: number, body: Buffer, field: string, secrets: readonly string[]): TokenResult {
+export function parseTokenResponse(status: number, body: Buffer, field: string, secrets: SecretMatcher | readonly string[]): TokenResult {
+  const matcher = Array.isArray(secrets) ? matcherFor(secrets) : (secrets as SecretMatcher);
   const decoded = decodeJsonBody(body);
   const json = decoded.ok && isPlainObject(decoded.value) ? decoded.value : null;
   if (status !== 200) {
     let why = '';
     if (json !== null) {
-      const error = own(json, 'error');
+      const error = classifyOAuthError(own(json, 'error'));
       const description = own(json, 'error_description');
-      if (typeof error === 'string') why += ` error ${JSON.stringify(clip(error))}`;
-      if (typeof description === 'string') why += `: ${JSON.stringify(clip(description))}`;
+      if (error !== 'none') why += ` error ${JSON.stringify(error)}`;
+      if (typeof description === 'string') why += `: ${JSON.stringify(sanitisedExcerpt(description, matcher, MAX_ECHO))}`;
     }
-    return { ok: false, reason: 'token_endpoint', detail: redact(`token endpoint answered HTTP ${status}${why}`, secrets) };
+    return { ok: false, reason: 'token_endpoint', detail: `token endpoint answered HTTP ${status}${why}` };
   }
   if (json === null) {
-    const what = decoded.ok ? 'not a JSON object' : decoded.detail;
-    return { ok: false, reason: 'token_endpoint', detail: redact(`token endpoint response is ${what}`, secrets) };
+    const what = decoded.ok ? 'not a JSON object' : sanitisedExcerpt(decoded.detail, matcher, MAX_ECHO);
+    return { ok: false, reason: 'token_endpoint', detail: `token endpoint response is ${what}` };
   }
   const value = own(json, field);
   if (typeof value !== 'string' || value.trim() === '') {
-    const members = Object.keys(json).slice(0, 10).map((name) => clip(name, 40)).join(', ');
+    const members = Object.keys(json)
+      .slice(0, 10)
+      .map((name) => sanitisedExcerpt(name, matcher, MAX_MEMBER_NAME))
+      .join(', ');
     const problem = value === undefined ? 'has no' : 'has an empty or non-string';
     return {
       ok: false,
       reason: 'token_endpoint',
-      detail: redact(`token endpoint response ${problem} ${JSON.stringify(field)} member (members: ${members || 'none'})`, secrets),
+      detail: `token endpoint response ${problem} ${JSON.stringify(field)} member (members: ${members || 'none'})`,
     };
   }
   return { ok: true, token: value.trim() };
@@ -119,6 +152,16 @@ export async function tokenFromClientCredentials(
     };
   }
 
+  // Held to https as jwks_uri is: a discovery document (or a config) must not be able to
+  // pull the client secret onto the network in clear.
+  if (!isHttps(url) && context.allowInsecureHttp !== true) {
+    return {
+      ok: false,
+      reason: 'token_endpoint',
+      detail: `token endpoint ${url} is not https: the client secret is not sent over plain HTTP (allowInsecureHttp is off for this IdP)`,
+    };
+  }
+
   let secret: string;
   try {
     secret = (await deps.readFile(config.clientSecretFile)).trim();
@@ -126,7 +169,8 @@ export async function tokenFromClientCredentials(
     return { ok: false, reason: 'client_secret', detail: `client secret file ${config.clientSecretFile} ${describeFileError(error)}` };
   }
   if (secret === '') return { ok: false, reason: 'client_secret', detail: `client secret file ${config.clientSecretFile} is empty` };
-  const secrets = [secret];
+  // Everything the request carries that a server could echo back: the secret, and the Basic header.
+  const matcher = matcherFor([secret], basicCredentialEncodings(config.clientId, secret));
 
   const outcome = await deps.http(url, {
     method: 'POST',
@@ -142,14 +186,19 @@ export async function tokenFromClientCredentials(
     ...(context.signal === undefined ? {} : { signal: context.signal }),
   });
   if (!outcome.ok) {
-    return { ok: false, reason: 'token_endpoint', detail: redact(`token endpoint ${url}: ${outcome.reason}: ${outcome.detail}`, secrets) };
+    return { ok: false, reason: 'token_endpoint', detail: `token endpoint ${url}: ${outcome.reason}: ${sanitisedExcerpt(outcome.detail, matcher, MAX_ECHO)}` };
   }
-  const result = parseTokenResponse(outcome.response.status, outcome.response.body, config.field ?? 'access_token', secrets);
+  const result = parseTokenResponse(outcome.response.status, outcome.response.body, config.field ?? 'access_token', matcher);
   // The body held the token; it is not needed once parsed.
   outcome.response.body.fill(0);
   return result.ok ? result : { ...result, detail: `${url}: ${result.detail}` };
 }
 
-function clip(text: string, max = MAX_ECHO): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+/** Whether `url` parses as an https URL. */
+function isHttps(url: string): boolean {
+  try {
+    return new URL(url).protocol === 'https:';
+  } catch {
+    return false;
+  }
 }

@@ -117,6 +117,51 @@ describe('configuration loading', () => {
     ]);
   });
 
+  test('an http tokenUrl is a config error unless the IdP allows insecure HTTP', async () => {
+    const idp = (extra: string) =>
+      [
+        'idps:',
+        '  - name: a',
+        '    issuer: https://idp.example.com',
+        ...(extra === '' ? [] : [`    ${extra}`]),
+        '    sts:',
+        '      - { name: p, roleArn: "arn:aws:iam::111122223333:role/r", regions: [us-east-1],',
+        '          token: { clientCredentials: { tokenUrl: "http://idp.example.com/token", clientId: c, clientSecretFile: /s } } }',
+      ].join('\n');
+    const errors = await errorsOf(idp(''));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0] ?? '', /^idps\[0\]\.sts\[0\]\.token\.clientCredentials\.tokenUrl: http:\/\/idp\.example\.com\/token is plain HTTP/);
+    assert.equal((await parseConfig(idp('allowInsecureHttp: true'), 'ok.yaml')).idps[0]?.allowInsecureHttp, true);
+    const config = await parseConfig(`defaults: { allowInsecureHttp: true }\n${idp('')}`, 'x.yaml');
+    assert.equal(config.idps[0]?.allowInsecureHttp, true);
+    assert.equal((await parseConfig('idps: [{ name: b, issuer: "https://b.example.com" }]', 'y.yaml')).idps[0]?.allowInsecureHttp, false);
+  });
+
+  test('maxBodyBytes above 4 MiB is a config error naming the key', async () => {
+    const errors = await errorsOf('defaults: { maxBodyBytes: 16777216 }');
+    assert.equal(errors.length, 1);
+    assert.match(errors[0] ?? '', /^defaults\.maxBodyBytes: must be at most 4194304/);
+    const perIdp = await errorsOf('idps: [{ name: a, issuer: "https://a.example.com", maxBodyBytes: 4194305 }]');
+    assert.match(perIdp[0] ?? '', /^idps\[0\]\.maxBodyBytes: must be at most 4194304/);
+    assert.equal((await parseConfig('defaults: { maxBodyBytes: 4194304 }', 'ok.yaml')).idps.length, 0);
+  });
+
+  test('userinfo in an issuer, discoveryUrl or tokenUrl is a config error that does not echo the password', async () => {
+    for (const [key, yaml] of [
+      ['idps[0].issuer', 'idps: [{ name: a, issuer: "https://u:Hunter2-pw@a.example.com" }]'],
+      ['idps[0].discoveryUrl', 'idps: [{ name: a, issuer: "https://a.example.com", discoveryUrl: "https://u:Hunter2-pw@a.example.com/.well-known/openid-configuration" }]'],
+      [
+        'idps[0].sts[0].token.clientCredentials.tokenUrl',
+        'idps: [{ name: a, issuer: "https://a.example.com", sts: [{ name: p, roleArn: "arn:aws:iam::111122223333:role/r", regions: [us-east-1], token: { clientCredentials: { tokenUrl: "https://u:Hunter2-pw@a.example.com/t", clientId: c, clientSecretFile: /s } } }] }]',
+      ],
+    ] as const) {
+      const errors = await errorsOf(yaml);
+      assert.equal(errors.length, 1, key);
+      assert.ok(errors[0]?.startsWith(`${key}: must not contain user:password@`), errors[0]);
+      assert.ok(!errors.join('\n').includes('Hunter2'), errors[0]);
+    }
+  });
+
   test('every error is reported at once', async () => {
     const errors = await errorsOf('defaults:\n  timeout: soon\nidps:\n  - name: A\n    issuer: ftp://x\n    extra: 1\n');
     assert.deepEqual([...errors].sort(), [

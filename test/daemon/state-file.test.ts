@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   STATE_VERSION,
   createStateFile,
+  maxStateBytes,
   createStateSaver,
   emptyState,
   type PersistedState,
@@ -87,6 +88,35 @@ describe('state file', () => {
       assert.equal(line?.msg, 'state file is corrupt or of another version; starting with empty state', name);
       assert.equal(line?.level, 40);
     }
+  });
+
+  test('an oversized file is a warning and an empty start, and is never read whole', async () => {
+    const path = join(dir.path, 'huge.json');
+    // Valid JSON of the right shape, padded: only its size is wrong.
+    const padded = { ...sampleState(), idps: { pad: { ...sampleState().idps[Object.keys(sampleState().idps)[0]!]!, keyIds: Array.from({ length: 40_000 }, (_, i) => `kid-${i}-${'x'.repeat(100)}`) } } };
+    await fsp.writeFile(path, JSON.stringify(padded));
+    const log = memoryLog();
+    const reads: number[] = [];
+    const watching: StateFs = {
+      readFile: async (p) => {
+        const text = await fsp.readFile(p, 'utf8');
+        reads.push(text.length);
+        return text;
+      },
+      open: (p, flags, mode) => fsp.open(p, flags, mode),
+      rename: (from, to) => fsp.rename(from, to),
+      unlink: (p) => fsp.unlink(p),
+    };
+    assert.equal(await createStateFile({ path, logger: log.logger, maxBytes: 1024 * 1024, fs: watching }).read(), null, 'an injected reader that reads it all is still refused');
+    assert.match(String(log.lines.at(-1)?.msg), /state file is larger than 1048576 bytes/);
+    assert.equal(log.lines.at(-1)?.level, 40);
+
+    const real = memoryLog();
+    assert.equal(await createStateFile({ path, logger: real.logger, maxBytes: 1024 * 1024 }).read(), null);
+    assert.match(String(real.lines.at(-1)?.msg), /larger than 1048576 bytes/);
+    assert.ok(maxStateBytes(1) >= 4 * 1024 * 1024 && maxStateBytes(1000) === 1000 * 64 * 1024);
+    // Within the cap, the same content is read.
+    assert.notEqual(await createStateFile({ path, logger: real.logger, maxBytes: 64 * 1024 * 1024 }).read(), null);
   });
 
   test('atomic: a write that fails half-way leaves the previous file intact and no temporary file', async () => {

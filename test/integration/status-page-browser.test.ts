@@ -127,8 +127,14 @@ describe('status page in headless Chromium', () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await withBrowser(async (browser) => {
       const desktop = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const consoleMessages: string[] = [];
+      desktop.on('console', (message) => consoleMessages.push(message.text()));
       const loaded = await desktop.goto(`${base}/`);
       assert.equal(loaded?.status(), 200);
+      // The page works under its own Content-Security-Policy: the style sheet applies, nothing is blocked.
+      assert.match(loaded?.headers()['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+      assert.equal(await desktop.locator('.badge').first().evaluate((element) => getComputedStyle(element).display), 'inline-block');
+      assert.deepEqual(consoleMessages.filter((message) => /Content Security Policy/i.test(message)), []);
       const failing = status.idps.filter((idp) => idp.health === 'failing').length;
       assert.equal(failing, 6, 'all but the healthy IdP: over budget, not cacheable (twice), 429, issuer mismatch, unreachable');
       assert.equal(await desktop.title(), `idp-canary (${failing} failing)`);

@@ -287,8 +287,8 @@ describe('parseDiscovery: failures', () => {
 
 describe('decodeJsonBody', () => {
   it('parses a Buffer and a string alike', () => {
-    assert.deepEqual(decodeJsonBody(Buffer.from('{"a":[1]}')), { ok: true, value: { a: [1] }, warnings: [] });
-    assert.deepEqual(decodeJsonBody('{"a":[1]}'), { ok: true, value: { a: [1] }, warnings: [] });
+    assert.deepEqual(decodeJsonBody(Buffer.from('{"a":[1]}')), { ok: true, value: { a: [1] }, warnings: [], duplicates: [] });
+    assert.deepEqual(decodeJsonBody('{"a":[1]}'), { ok: true, value: { a: [1] }, warnings: [], duplicates: [] });
   });
 
   it('decodes multi-byte UTF-8', () => {
@@ -302,3 +302,25 @@ describe('decodeJsonBody', () => {
     assert.equal(result.ok, false);
   });
 });
+
+describe('userinfo in served URLs', () => {
+  const ISSUER = 'https://idp.example.com';
+  const doc = (fields: Record<string, unknown>) =>
+    JSON.stringify({ issuer: ISSUER, jwks_uri: `${ISSUER}/jwks`, response_types_supported: ['id_token'], subject_types_supported: ['public'], ...fields });
+
+  it('a jwks_uri with user:password@ is jwks_uri_invalid and the password is not echoed', () => {
+    const result = parseDiscovery(ISSUER, doc({ jwks_uri: 'https://admin:Hunter2-pw@idp.example.com/jwks' }));
+    assert.equal(result.ok, false);
+    assert.equal(!result.ok && result.reason, 'jwks_uri_invalid');
+    assert.match(!result.ok ? result.detail : '', /userinfo/);
+    assert.ok(!JSON.stringify(result).includes('Hunter2'));
+  });
+  it('a token_endpoint with userinfo is not used; a served issuer with userinfo is a mismatch that hides it', () => {
+    const result = parseDiscovery(ISSUER, doc({ token_endpoint: 'https://u:Hunter2-pw@idp.example.com/token' }));
+    assert.equal(result.ok && result.document.tokenEndpoint, undefined);
+    const issuer = parseDiscovery(ISSUER, doc({ issuer: 'https://u:Hunter2-pw@idp.example.com' }));
+    assert.equal(!issuer.ok && issuer.reason, 'issuer_mismatch');
+    assert.ok(!JSON.stringify(issuer).includes('Hunter2'));
+  });
+});
+

@@ -207,6 +207,35 @@ describe('parseJwks: unusable keys', () => {
   });
 });
 
+describe('parseJwks: keys a verifier would refuse', () => {
+  it('an RSA modulus of 4.8 Mbit is unusable (above the documented maximum)', () => {
+    const huge = Buffer.alloc(600_000, 0xff);
+    const key = only(parseJwks(jwks({ kty: 'RSA', kid: 'huge', n: huge.toString('base64url'), e: 'AQAB' })));
+    assert.equal(key.usable, false);
+    assert.equal(key.bits, 4_800_000);
+    assert.match(key.problem ?? '', /at most 16384 are accepted/);
+  });
+
+  it('a P-256 point not on the curve is unusable; the real point is usable', () => {
+    const offCurve = only(parseJwks(jwks({ ...P256, kid: 'off', y: P256.x })));
+    assert.equal(offCurve.usable, false);
+    assert.match(offCurve.problem ?? '', /not on the curve/);
+    // Valid base64url of the right length, still off the curve.
+    const flipped = Buffer.from(P256.y!, 'base64url');
+    flipped[31] = (flipped[31] ?? 0) ^ 1;
+    assert.equal(only(parseJwks(jwks({ ...P256, kid: 'flip', y: flipped.toString('base64url') }))).usable, false);
+    assert.equal(only(parseJwks(jwks({ ...P256, kid: 'ok' }))).usable, true);
+  });
+
+  it('a 16384-bit RSA key is still usable', () => {
+    const modulus = Buffer.alloc(2048, 0xc5);
+    modulus[2047] = 0xc7; // odd, as an RSA modulus is
+    const key = only(parseJwks(jwks({ kty: 'RSA', kid: 'big', n: modulus.toString('base64url'), e: 'AQAB' })));
+    assert.equal(key.bits, 16_384);
+    assert.equal(key.usable, true, key.problem ?? '');
+  });
+});
+
 describe('parseJwks: identity', () => {
   it('uses the RFC 7638 thumbprint when there is no kid (RFC example vector)', () => {
     const key = only(parseJwks(jwks(RFC7638_KEY)));

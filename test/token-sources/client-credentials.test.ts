@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createPlainServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -126,6 +126,31 @@ describe('client credentials against a loopback HTTPS token endpoint', () => {
     const result = await tokenFromClientCredentials({ ...config, tokenUrl: endpoint.url.replace('/oauth2/token', '/custom') }, { ...context(), discoveredTokenEndpoint: 'https://127.0.0.1:1/never' }, deps());
     assert.equal(result.ok, true);
     assert.equal(endpoint.seen.at(-1)!.path, '/custom');
+  });
+
+  test('a plain-HTTP token endpoint (discovered or configured) never gets the secret unless allowInsecureHttp', async () => {
+    const plain = createPlainServer((req, res) => {
+      plainSeen.push(String(req.headers.authorization));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: TOKEN }));
+    });
+    const plainSeen: string[] = [];
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/token`;
+    try {
+      const discovered = await tokenFromClientCredentials(config, { ...context(), discoveredTokenEndpoint: plainUrl }, deps());
+      assert.equal(discovered.ok, false);
+      assert.equal(!discovered.ok && discovered.reason, 'token_endpoint');
+      assert.match(!discovered.ok ? discovered.detail : '', /is not https: the client secret is not sent over plain HTTP/);
+      const configured = await tokenFromClientCredentials({ ...config, tokenUrl: plainUrl }, context(), deps());
+      assert.equal(configured.ok, false);
+      assert.deepEqual(plainSeen, [], 'the plain-HTTP endpoint got no request at all');
+
+      const allowed = await tokenFromClientCredentials(config, { ...context(), discoveredTokenEndpoint: plainUrl, allowInsecureHttp: true }, deps());
+      assert.deepEqual(allowed, { ok: true, token: TOKEN });
+      assert.equal(plainSeen.length, 1);
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
   });
 
   test('non-200, bad JSON and a missing field are token_endpoint failures without secrets', async () => {

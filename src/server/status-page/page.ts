@@ -10,6 +10,7 @@
  * canary does not control. The status document holds no secret and nothing is added.
  * Values tests read carry `data-idp`, `data-check`, `data-sts` and `data-field` attributes.
  */
+import { createHash } from 'node:crypto';
 import type { App } from '../../daemon/app.js';
 import type { ReportLine } from '../../report/report.js';
 import type { CheckResult } from '../../probes/types.js';
@@ -270,6 +271,21 @@ footer{margin:1em 0;color:var(--muted);font-size:.9em}
 a{color:inherit}
 @media (max-width:600px){body{font-size:14px}.summary td:last-child,.summary th:last-child{display:none}main{padding:6px}section.idp{padding:8px}th,td{padding:.25em .3em}}
 `;
+
+/**
+ * The page's Content-Security-Policy: nothing may load or run but its one inline style
+ * sheet, allowed by hash (the page has no script; the chart is inline SVG). Escaping
+ * already keeps payloads inert; this is defence in depth, and `frame-ancestors 'none'`
+ * keeps the page out of other sites' frames.
+ */
+export const STATUS_PAGE_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(CSS, 'utf8').digest('base64')}'`,
+  "img-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 /** Renders the status page for a status document. */
 export function renderStatusPage(status: Status, options: StatusPageOptions = {}): string {
