@@ -1,6 +1,6 @@
 /**
  * Joins what a prober measured with what the fixture host did, and computes the timing
- * errors against the truth (DESIGN.md §7):
+ * errors against the truth (docs/performance.md):
  * - processing: measured minus the injected delay;
  * - setup (connect + tls): measured minus the server's accept → handshake-done time;
  * - chain: measured (discovery + JWKS durations) minus the truth, which is the injected

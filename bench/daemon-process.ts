@@ -1,9 +1,7 @@
 /**
  * The daemon under test, one job per process (started by bench/run.ts over IPC), so
- * that its CPU time, RSS and event-loop lag are its own. It is wired the way
- * `src/cli/run.ts` wires the real daemon (registry with default metrics, logger, the
- * probe thread with its HTTP layer and event-loop lag monitor, the fastify server for
- * /metrics), with two additions that only observe: the probe thread traces each
+ * that its CPU time, RSS and event-loop lag are its own. It is the real daemon, wired by
+ * its own composition root (`createDaemon` in src/cli/run.ts), with two hooks that only observe: the probe thread traces each
  * request's phases (no bodies), and each result is looked at as the app receives it,
  * for the daemon's own verdict on every run.
  *
@@ -13,17 +11,14 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Registry } from 'prom-client';
-import { createApp, type App } from '../src/app.js';
+import type { App } from '../src/daemon/app.js';
 import { parseConfig, type Config } from '../src/config/load.js';
-import { createHttp } from '../src/http/timed-request.js';
 import { createLogger } from '../src/logger.js';
 import { maxJitterMs } from '../src/schedule/spread.js';
-import { LAG_THRESHOLD_SECONDS } from '../src/schedule/loop-lag.js';
-import { startProbeThread, type TracedRequest } from '../src/probes/probe-thread.js';
+import { LAG_THRESHOLD_SECONDS } from '../src/probes/loop-lag.js';
+import type { TracedRequest } from '../src/probes/probe-thread.js';
+import { createDaemon } from '../src/cli/run.js';
 import type { IdpProbeResult } from '../src/probes/types.js';
-import { createServer } from '../src/server/server.js';
-import { VERSION } from '../src/version.js';
 import { serve } from './lib/ipc.js';
 import { startScraper } from './lib/scraper.js';
 import { WARMUP_CONCURRENCY, WARMUP_MS, type IdpSpec } from './scenario.js';
@@ -160,13 +155,11 @@ interface Observers {
 }
 
 /**
- * The daemon's wiring, as src/cli/run.ts does it (plus the observers, when given).
- * A reload loads `next` (default: `config` again).
+ * The daemon through its own composition root (src/cli/run.ts), with the observers when
+ * given, and no first round (the bench times its own rounds). A reload loads `next`
+ * (default: `config` again).
  */
 async function wire(config: Config, observers?: Observers, next: Config = config) {
-  const userAgent = `idp-canary/${VERSION}`;
-  const probes = startProbeThread({ userAgent, ...(observers === undefined ? {} : { onTrace: observers.onTrace }) });
-  const registry = new Registry();
   let logLines = 0;
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -175,22 +168,15 @@ async function wire(config: Config, observers?: Observers, next: Config = config
     },
   });
   const logger = createLogger('info', sink);
-  const app = createApp(config, {
-    registry,
-    logger,
-    http: createHttp({ userAgent }),
-    probeIdp: async (input, signal) => {
-      const result = await probes.probeIdp(input, signal);
-      observers?.onResult(result);
-      return result;
-    },
-    now: Date.now,
+  const daemon = createDaemon(config, { configPath: '', logger }, {
+    ...(observers === undefined
+      ? {}
+      : { onTrace: observers.onTrace, onResult: (result) => void (result.kind === 'idp' && observers.onResult(result)) }),
     loadConfig: async () => next,
-    version: VERSION,
+    firstRoundMs: 0,
   });
-  const server = createServer({ app, logger });
-  await server.ready();
-  return { app, server, probes, logLines: () => logLines };
+  await daemon.server.ready();
+  return { ...daemon, logLines: () => logLines };
 }
 
 

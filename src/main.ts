@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
- * The command line (DESIGN.md §4, a contract). The only file that touches process.*,
+ * The command line (docs/architecture.md, "Contracts", a contract). The only file that touches process.*,
  * the environment and signals.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
-import { parseShard, selectShard } from './config/shard.js';
+import { parseShard, selectShard } from './schedule/shard.js';
 import { CHECK_SYNOPSIS, checkCommand } from './cli/check.js';
 import { LAB_SYNOPSIS, labCommand } from './cli/lab.js';
 import { startDaemon } from './cli/run.js';

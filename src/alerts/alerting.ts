@@ -1,30 +1,26 @@
 /**
  * Alerting as the daemon uses it: the rules (rules.ts), the state machine (engine.ts),
- * the Alertmanager sink (alertmanager.ts) and the state file (state/state-file.ts) put
- * together behind one small interface that app.ts calls after every run.
+ * the Alertmanager sink (alertmanager.ts) and a persistence for restarts (the daemon's
+ * state file) put together behind one small interface that app.ts calls after every run.
  *
  * Evaluation happens on results (`observeIdp`, `observeSts`) and on a timer (`tick`:
  * staleness, resends, pruning). Everything external arrives as a dependency: the clock,
  * the HTTP layer, timers, the logger, the metric callbacks, the file system.
  */
-import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { HttpFetch } from '../http/types.js';
 import type { IdpProbeResult } from '../probes/types.js';
-import { periodOf } from '../schedule/scheduler.js';
-import {
-  createStateFile,
-  createStateSaver,
-  STATE_VERSION,
-  type PersistedState,
-  type StateFs,
-} from '../state/state-file.js';
+import { cronPeriodMs } from '../schedule/period.js';
+import type { IdpMemory } from '../targets/memory.js';
+import { stsKey } from '../targets/sts-state.js';
 import { createAlertmanagerSink, defaultSetTimer, type NotificationResult, type OutgoingAlert, type SetTimer, type SinkOptions } from './alertmanager.js';
 import { createAlertEngine, type AlertInstance, type Transition } from './engine.js';
 import {
   ALERT_CATALOG,
   ALERT_NAMES,
+  type AlertName,
+  type Severity,
   DEFAULT_LATENCY_REGRESSION,
   DEFAULT_RUNBOOK_BASE_URL,
   emptyIdpMemory,
@@ -34,7 +30,6 @@ import {
   foldIdpRun,
   foldStsRun,
   stsFacts,
-  type IdpMemory,
   type LatencyRegressionOptions,
   type RuleContext,
   type StsMemory,
@@ -42,8 +37,8 @@ import {
   type Thresholds,
 } from './rules.js';
 
-/** Key of the firing-count map: `alertname + "\u0000" + severity`. */
-export type FiringKey = `${string}\u0000${string}`;
+/** How many instances of each alert of the catalog are firing, with the alert's severity. */
+export type FiringCounts = ReadonlyMap<AlertName, { severity: Severity; firing: number }>;
 
 /** What createAlerting needs from the outside world. */
 export interface AlertingDeps {
@@ -62,7 +57,7 @@ export interface AlertingDeps {
    * present (0 when none): feeds idp_canary_alerts_firing. Called at start and whenever a
    * count changes.
    */
-  onFiringChange?: (counts: Map<FiringKey, number>) => void;
+  onFiringChange?: (counts: FiringCounts) => void;
   /** Base of every runbook_url; `#<alertname lower-cased>` is appended. */
   runbookBaseUrl?: string;
   /** Period of a schedule in ms; default: the distance between its next two node-cron fire times. */
@@ -72,8 +67,23 @@ export interface AlertingDeps {
   /** Sink tuning (tests use short backoffs). */
   sink?: Partial<Pick<SinkOptions, 'maxQueue' | 'batchSize' | 'initialBackoffMs' | 'maxBackoffMs' | 'timeoutMs' | 'generatorUrl'>>;
   latencyRegression?: Partial<LatencyRegressionOptions>;
-  /** File operations of the state file (tests). */
-  stateFs?: StateFs;
+  /** Where alert states and per-IdP memory survive a restart (the daemon's state file); none by default. */
+  persistence?: AlertingPersistence;
+}
+
+/** What alerting keeps across restarts: the alert instances and each IdP's memory. */
+export interface AlertingSnapshot {
+  alerts: AlertInstance[];
+  idps: Record<string, IdpMemory>;
+}
+
+/** Keeps snapshots somewhere durable; never throws (failures are the keeper's to log). */
+export interface AlertingPersistence {
+  read(): Promise<AlertingSnapshot | null>;
+  /** Asks for the current snapshot to be saved soon; requests made meanwhile collapse into one write. */
+  requestSave(current: () => AlertingSnapshot): void;
+  /** Saves the current snapshot now and resolves when it is kept. */
+  flush(current: () => AlertingSnapshot): Promise<void>;
 }
 
 /** An alert as the status API shows it. */
@@ -92,20 +102,6 @@ const ROUTINE_SAVE_MS = 60_000;
 function thresholdsOf(config: Config): Thresholds {
   const { failuresBeforeFiring, successesBeforeResolving, budgetWarningRatio, certExpiryWarning } = config.alerts;
   return { failuresBeforeFiring, successesBeforeResolving, budgetWarningRatio, certExpiryWarning };
-}
-
-/** The period of a node-cron schedule: the distance between its next two fire times. */
-export function cronPeriodMs(schedule: string): number {
-  const task = cron.createTask(schedule, () => undefined);
-  try {
-    return periodOf(task);
-  } finally {
-    void task.destroy();
-  }
-}
-
-function stsKey(idp: string, probe: string, region: string): string {
-  return `${idp}\u0000${probe}\u0000${region}`;
 }
 
 /** Every configured STS probe × region, as {@link stsKey}s. */
@@ -154,8 +150,7 @@ export function createAlerting(deps: AlertingDeps) {
   const periods = new Map<string, number>();
 
   let sink = makeSink(config);
-  const stateFile = config.state.file === '' ? null : createStateFile({ path: config.state.file, logger, ...(deps.stateFs ? { fs: deps.stateFs } : {}) });
-  const saver = stateFile === null ? null : createStateSaver(stateFile, () => snapshot());
+  const persistence = deps.persistence ?? null;
   let lastSaveRequest = Number.NEGATIVE_INFINITY;
   let lastResend = Number.NEGATIVE_INFINITY;
   let lastCounts = '';
@@ -195,12 +190,12 @@ export function createAlerting(deps: AlertingDeps) {
   }
   watch(config);
 
-  function counts(): Map<FiringKey, number> {
-    const map = new Map<FiringKey, number>();
-    for (const name of ALERT_NAMES) map.set(`${name}\u0000${ALERT_CATALOG[name].severity}`, 0);
+  function counts(): FiringCounts {
+    const map = new Map<AlertName, { severity: Severity; firing: number }>();
+    for (const name of ALERT_NAMES) map.set(name, { severity: ALERT_CATALOG[name].severity, firing: 0 });
     for (const alert of engine.firing()) {
-      const key: FiringKey = `${alert.labels.alertname ?? ''}\u0000${alert.labels.severity ?? ''}`;
-      map.set(key, (map.get(key) ?? 0) + 1);
+      const entry = map.get(alert.labels.alertname as AlertName);
+      if (entry) entry.firing += 1;
     }
     return map;
   }
@@ -214,11 +209,11 @@ export function createAlerting(deps: AlertingDeps) {
   }
 
   function requestSave(important: boolean): void {
-    if (saver === null || stopped) return;
+    if (persistence === null || stopped) return;
     const at = now();
     if (!important && at - lastSaveRequest < ROUTINE_SAVE_MS) return;
     lastSaveRequest = at;
-    saver.request();
+    persistence.requestSave(snapshot);
   }
 
   function handle(transitions: readonly Transition[]): void {
@@ -230,13 +225,11 @@ export function createAlerting(deps: AlertingDeps) {
     }
   }
 
-  function snapshot(): PersistedState {
-    const idps: PersistedState['idps'] = {};
-    for (const [name, memory] of idpMemory) idps[name] = memory;
-    return { version: STATE_VERSION, savedAt: now(), alerts: engine.instances(), idps };
+  function snapshot(): AlertingSnapshot {
+    return { alerts: engine.instances(), idps: Object.fromEntries(idpMemory) };
   }
 
-  function restore(state: PersistedState): void {
+  function restore(state: AlertingSnapshot): void {
     engine.restore(state.alerts);
     for (const [name, memory] of Object.entries(state.idps)) {
       idpMemory.set(name, {
@@ -312,8 +305,8 @@ export function createAlerting(deps: AlertingDeps) {
      * missing or corrupt file is logged and the state starts empty.
      */
     async load(): Promise<void> {
-      if (stateFile === null) return;
-      const saved = await stateFile.read();
+      if (persistence === null) return;
+      const saved = await persistence.read();
       if (saved !== null) restore(saved);
     },
     /**
@@ -383,7 +376,7 @@ export function createAlerting(deps: AlertingDeps) {
     forget(idp: string): void {
       idpMemory.delete(idp);
       watchedSince.delete(idp);
-      for (const key of [...stsMemory.keys()]) if (key.startsWith(`${idp}\u0000`)) stsMemory.delete(key);
+      for (const key of [...stsMemory.keys()]) if (key.startsWith(`${idp}/`)) stsMemory.delete(key);
       handle(engine.resolveWhere((labels) => labels.idp === idp, 'its IdP was removed'));
     },
     /** The remembered key set of an IdP (restored from the state file), to seed the probe's previousKeyIds. */
@@ -421,7 +414,7 @@ export function createAlerting(deps: AlertingDeps) {
       cancelTick?.();
       cancelTick = null;
       await sink?.stop();
-      if (saver !== null) await saver.flush();
+      if (persistence !== null) await persistence.flush(snapshot);
     },
   };
 }

@@ -19,7 +19,8 @@ import type { HttpFetch } from '../http/types.js';
 import type { AlertAnnotations, AlertLabels } from './rules.js';
 
 /** The outcome of one POST (`success`, `error`) or of one alert dropped from a full queue. */
-export type NotificationResult = 'success' | 'error' | 'dropped';
+export type { NotificationResult } from '../metrics/metrics.js';
+import type { NotificationResult } from '../metrics/metrics.js';
 
 /** Schedules `callback` after `ms`; returns a function that cancels it. */
 export type SetTimer = (callback: () => void, ms: number) => () => void;

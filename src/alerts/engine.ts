@@ -10,10 +10,11 @@
  *
  * A rule that cannot judge an instance says nothing and the instance keeps its state and
  * its streaks. Firing and resolving produce transitions the caller turns into
- * notifications; every state change is logged once (DESIGN.md §3.10). Time comes from
+ * notifications; every state change is logged once (docs/architecture.md). Time comes from
  * the injected clock only.
  */
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { AlertAnnotations, AlertLabels, Observation, Thresholds } from './rules.js';
 import { fingerprint } from './fingerprint.js';
 
@@ -42,6 +43,21 @@ export interface AlertInstance {
   /** Wall-clock ms of the last evaluation that said anything about it. */
   lastEvaluatedAt: number;
 }
+
+/** An {@link AlertInstance} as the state file keeps it: checked when read back. */
+export const alertInstanceSchema = z.object({
+  fingerprint: z.string(),
+  labels: z.record(z.string(), z.string()),
+  annotations: z.object({ summary: z.string(), description: z.string(), runbook_url: z.string() }),
+  state: z.enum(['pending', 'firing', 'resolved']),
+  activeAt: z.number(),
+  firedAt: z.number().nullable(),
+  resolvedAt: z.number().nullable(),
+  badStreak: z.number().int().min(0),
+  goodStreak: z.number().int().min(0),
+  fireAfter: z.number().int().min(1),
+  lastEvaluatedAt: z.number(),
+}) satisfies z.ZodType<AlertInstance>;
 
 /** A state change of one instance. */
 export interface Transition {

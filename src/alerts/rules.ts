@@ -1,5 +1,5 @@
 /**
- * The built-in alert rules (DESIGN.md §6.2, a contract): pure functions from what the
+ * The built-in alert rules (docs/alerts-runbook.md, a contract): pure functions from what the
  * daemon knows about a target (the latest result plus a small, bounded memory of earlier
  * runs), the `alerts:` thresholds and the time, to a list of observations. Each
  * observation says of one alert instance (one label set) whether this evaluation is
@@ -10,9 +10,21 @@
  * engine.ts. The same alerts exist as PromQL in config/prometheus/idp-canary.rules.yaml,
  * with the same names, labels, summaries and runbook URLs.
  */
-import { diffKeySets, type KeySetChange } from '../oidc/jwks.js';
 import { PHASES } from '../http/types.js';
 import type { CheckName, CheckResult, IdpProbeResult } from '../probes/types.js';
+import { lagVerdict } from '../probes/loop-lag.js';
+import { WINDOW_RUNS, keep, type IdpMemory, type IdpRunFacts, type LatencyRegressionOptions, type StsMemory } from '../targets/memory.js';
+
+export {
+  DEFAULT_LATENCY_REGRESSION,
+  WINDOW_RUNS,
+  emptyIdpMemory,
+  foldIdpRun,
+  type IdpMemory,
+  type IdpRunFacts,
+  type LatencyRegressionOptions,
+  type StsMemory,
+} from '../targets/memory.js';
 
 /** Alert severities, as the `severity` label carries them. */
 export type Severity = 'critical' | 'warning' | 'info';
@@ -53,26 +65,6 @@ export interface Thresholds {
   certExpiryWarning: number;
 }
 
-/**
- * IdPLatencyRegression, precisely: over the fetch chains of the runs that fetched the
- * JWKS, the median of the last `recentRuns` is above `factor` × the median of the
- * `baselineRuns` before them AND above `floorSeconds`. Until `recentRuns + baselineRuns`
- * chains are known the rule says nothing. The baseline moves with time, so a slowdown
- * that lasts becomes the new normal after `baselineRuns` runs and the alert resolves;
- * a chain near the budget is caught by the budget alerts regardless.
- */
-export interface LatencyRegressionOptions {
-  recentRuns: number;
-  baselineRuns: number;
-  factor: number;
-  floorSeconds: number;
-}
-
-/** The defaults documented in docs/alerts-runbook.md. */
-export const DEFAULT_LATENCY_REGRESSION: LatencyRegressionOptions = { recentRuns: 5, baselineRuns: 30, factor: 2, floorSeconds: 1 };
-
-/** Runs looked back over by the windowed rules (IdPRateLimited, STSAssumeRoleFlaky). */
-export const WINDOW_RUNS = 10;
 
 /** Staleness: an IdP whose last completed run is older than this many schedule periods is stale. */
 export const STALE_PERIODS = 3;
@@ -109,93 +101,6 @@ export interface RuleContext {
   now: number;
   runbookBaseUrl: string;
   latencyRegression: LatencyRegressionOptions;
-}
-
-/** What the rules remember of one IdP between runs (bounded; persisted in the state file). */
-export interface IdpMemory {
-  /** Fetch chains of the last runs that fetched the JWKS, oldest first (at most recent + baseline). */
-  chainSeconds: number[];
-  /** Per check, whether each of the last {@link WINDOW_RUNS} runs got HTTP 429, oldest first. */
-  rateLimited: Record<CheckName, boolean[]>;
-  /** Ids of the last key set seen, null when none yet. */
-  keyIds: string[] | null;
-  /** Wall-clock ms of the last key-set change seen. */
-  lastKeyChange: number | null;
-  /** The top intermediate SHA-1 last served per check (the IAM thumbprint). */
-  thumbprints: Record<CheckName, string | null>;
-  /** Wall-clock ms when the last run completed (was observed). */
-  lastRunAt: number | null;
-}
-
-/** A fresh memory for an IdP never seen before. */
-export function emptyIdpMemory(): IdpMemory {
-  return {
-    chainSeconds: [],
-    rateLimited: { discovery: [], jwks: [] },
-    keyIds: null,
-    lastKeyChange: null,
-    thumbprints: { discovery: null, jwks: null },
-    lastRunAt: null,
-  };
-}
-
-/** What one run changed, besides the memory itself. */
-export interface IdpRunFacts {
-  /** The key-set change of this run: the probe's, or one found against the remembered (restored) key set. */
-  keyChange: KeySetChange | null;
-  /** Checks whose served top intermediate differs from the one remembered. */
-  thumbprintChanges: { check: CheckName; from: string; to: string }[];
-}
-
-function keep<T>(list: readonly T[], item: T, max: number): T[] {
-  const next = [...list, item];
-  return next.length > max ? next.slice(next.length - max) : next;
-}
-
-/**
- * Folds one IdP run into the memory (pure: returns a new memory). A key-set change is
- * taken from the probe when it saw one, else found by comparing with the remembered key
- * set, so a rotation that happened while the daemon was down is still seen on the first
- * run after a restart.
- */
-export function foldIdpRun(
-  memory: IdpMemory,
-  result: IdpProbeResult,
-  now: number,
-  latency: LatencyRegressionOptions = DEFAULT_LATENCY_REGRESSION,
-): { memory: IdpMemory; facts: IdpRunFacts } {
-  const window = latency.recentRuns + latency.baselineRuns;
-  // A run timed while the event loop was blocked is no evidence of the IdP's latency.
-  const chainSeconds =
-    result.chain.seconds === null || result.timing.suspect ? memory.chainSeconds : keep(memory.chainSeconds, result.chain.seconds, window);
-  const rateLimited = {
-    discovery: keep(memory.rateLimited.discovery, result.discovery.reason === 'rate_limited', WINDOW_RUNS),
-    jwks: result.jwks === null ? memory.rateLimited.jwks : keep(memory.rateLimited.jwks, result.jwks.reason === 'rate_limited', WINDOW_RUNS),
-  };
-  let keyChange: KeySetChange | null = null;
-  if (result.keyIds !== null) {
-    keyChange = result.keySetChange ?? (memory.keyIds === null ? null : diffKeySets(memory.keyIds, result.keyIds));
-  }
-  const thumbprints = { ...memory.thumbprints };
-  const thumbprintChanges: IdpRunFacts['thumbprintChanges'] = [];
-  for (const check of [result.discovery, result.jwks]) {
-    if (!check?.tls) continue;
-    const served = check.tls.topIntermediateSha1;
-    const before = thumbprints[check.check];
-    if (before !== null && before !== served) thumbprintChanges.push({ check: check.check, from: before, to: served });
-    thumbprints[check.check] = served;
-  }
-  return {
-    memory: {
-      chainSeconds,
-      rateLimited,
-      keyIds: result.keyIds ?? memory.keyIds,
-      lastKeyChange: keyChange === null ? memory.lastKeyChange : result.startedAt,
-      thumbprints,
-      lastRunAt: now,
-    },
-    facts: { keyChange, thumbprintChanges },
-  };
 }
 
 /** The anchor of an alert's runbook section: its name, lower-cased. */
@@ -276,17 +181,6 @@ function slowestPhase(result: IdpProbeResult): string {
 function chainBreakdown(result: IdpProbeResult): string {
   const jwks = result.jwks === null ? 'not fetched' : formatSeconds(result.jwks.durationSeconds);
   return `discovery ${formatSeconds(result.discovery.durationSeconds)}, jwks ${jwks}, slowest phase ${slowestPhase(result)}`;
-}
-
-/**
- * Whether a measured latency is above a threshold when it may be inflated by up to
- * `lagSeconds` (the true value lies in [measured - lag, measured]); null when the
- * threshold falls inside that interval.
- */
-export function lagVerdict(measuredSeconds: number, thresholdSeconds: number, lagSeconds: number): boolean | null {
-  if (measuredSeconds <= thresholdSeconds) return false;
-  if (measuredSeconds - lagSeconds > thresholdSeconds) return true;
-  return null;
 }
 
 const INVALID_DISCOVERY_REASONS = new Set(['issuer_mismatch', 'jwks_uri_invalid', 'invalid_json', 'invalid_document']);
@@ -480,10 +374,6 @@ export function stsFacts(result: StsResultLike): StsRunFacts {
   };
 }
 
-/** What the STS rules remember of one probe × region: whether each of the last runs needed a retry to succeed. */
-export interface StsMemory {
-  flaky: boolean[];
-}
 
 /** Folds one STS run into the memory (pure). */
 export function foldStsRun(memory: StsMemory, facts: StsRunFacts): StsMemory {

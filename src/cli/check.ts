@@ -2,7 +2,7 @@
  * `idp-canary check ISSUER`: the seed article as a command. One pass of every check with
  * the daemon's own probes (the IdP probe, then the STS probe per region when a token and
  * a role are given), printed as a report with a remedy and a confirm command for each
- * warning and failure (DESIGN.md §4).
+ * warning and failure (docs/architecture.md, "Contracts").
  *
  * Exit codes: 0 nothing failed (warnings allowed), 1 something failed, 2 usage error.
  * The flags are validated by the configuration schema itself (they are turned into a
@@ -14,8 +14,8 @@ import { createHttp } from '../http/timed-request.js';
 import type { HttpFetch } from '../http/types.js';
 import { probeIdp } from '../probes/idp-probe.js';
 import { probeSts, type StsProbeDeps, type StsProbeResult } from '../probes/sts-probe.js';
-import { buildReport } from '../check/report.js';
-import { formatHuman, formatJson, useColor } from '../check/format.js';
+import { buildReport } from '../report/report.js';
+import { formatHuman, formatJson, useColor } from '../report/format.js';
 import { VERSION } from '../version.js';
 
 /** The synopsis of `check`, for the top-level usage. */

@@ -4,13 +4,16 @@
  */
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { createApp } from '../app.js';
+import { createApp, type AppDeps } from '../daemon/app.js';
 import { loadConfig, type Config, type ServerConfig } from '../config/load.js';
-import { selectShard, type Shard } from '../config/shard.js';
+import { selectShard, type Shard } from '../schedule/shard.js';
 import { createHttp } from '../http/timed-request.js';
-import { startProbeThread } from '../probes/probe-thread.js';
+import { startProbeThread, type ProbeThreadOptions } from '../probes/probe-thread.js';
 import { createServer } from '../server/server.js';
 import { VERSION } from '../version.js';
+
+/** How soon after start every IdP has had its first run. */
+const FIRST_ROUND_MS = 5000;
 
 export interface RunOptions {
   configPath: string;
@@ -46,42 +49,69 @@ function warnIfRestartNeeded(running: ServerConfig, next: ServerConfig, logger: 
   if (changed.length > 0) logger.warn({ changed }, 'these settings changed and apply only after a restart');
 }
 
-export async function startDaemon(config: Config, options: RunOptions) {
+/**
+ * What a caller other than the command line may add to the daemon's wiring (the bench,
+ * the soak run): observers that only look, and a reload source of its own.
+ */
+export interface DaemonHooks {
+  /** Sees every result once the app has recorded it. */
+  onResult?: AppDeps['onResult'];
+  /** Receives each IdP probe's requests as the probe thread made them (costs a copy per request). */
+  onTrace?: ProbeThreadOptions['onTrace'];
+  /** Where a reload reads the configuration; default the configuration file again. */
+  loadConfig?: () => Promise<Config>;
+  /** Each IdP's first run within this many ms of start; default 5,000 (a new user sees results at once). */
+  firstRoundMs?: number;
+}
+
+/** The daemon's one composition root: the app, the probe thread and the server, wired; nothing started. */
+export function createDaemon(config: Config, options: RunOptions, hooks: DaemonHooks = {}) {
   const registry = new Registry();
   const userAgent = `idp-canary/${VERSION}`;
   // IdP probes run on a thread of their own, with their own event-loop lag monitor, so
   // that this thread's work cannot inflate their readings.
-  const probes = startProbeThread({ userAgent });
+  const probes = startProbeThread({ userAgent, ...(hooks.onTrace === undefined ? {} : { onTrace: hooks.onTrace }) });
   const app = createApp(config, {
     probeIdp: (input, signal) => probes.probeIdp(input, signal),
     ...(options.env === undefined ? {} : { env: options.env }),
+    ...(hooks.onResult === undefined ? {} : { onResult: hooks.onResult }),
+    firstRoundMs: hooks.firstRoundMs ?? FIRST_ROUND_MS,
     registry,
     logger: options.logger,
     http: createHttp({ userAgent }),
     now: Date.now,
-    loadConfig: async () => {
-      const next = selectShard(
-        await loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen }),
-        options.shard ?? { index: 0, count: 1 },
-      );
-      warnIfRestartNeeded(config.server, next.server, options.logger);
-      return next;
-    },
+    loadConfig:
+      hooks.loadConfig ??
+      (async () => {
+        const next = selectShard(
+          await loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen }),
+          options.shard ?? { index: 0, count: 1 },
+        );
+        warnIfRestartNeeded(config.server, next.server, options.logger);
+        return next;
+      }),
     version: VERSION,
   });
   const server = createServer({ app, logger: options.logger });
-  await server.listen({ host: config.server.host, port: config.server.port });
-  options.logger.info(describeAccess(config.server), 'endpoint access');
-  await app.restoreState();
-  app.start();
   return {
     app,
     server,
-    /** Stops probing, then the server. */
+    probes,
+    /** Stops probing, then the probe thread and the server. */
     async stop(graceMs = 3000): Promise<void> {
       await app.stop(graceMs);
       await probes.stop();
       await server.close();
     },
   };
+}
+
+/** Wires the daemon, listens, restores the state file and starts probing. */
+export async function startDaemon(config: Config, options: RunOptions, hooks: DaemonHooks = {}) {
+  const daemon = createDaemon(config, options, hooks);
+  await daemon.server.listen({ host: config.server.host, port: config.server.port });
+  options.logger.info(describeAccess(config.server), 'endpoint access');
+  await daemon.app.restoreState();
+  daemon.app.start();
+  return daemon;
 }

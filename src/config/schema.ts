@@ -1,5 +1,5 @@
 /**
- * The one schema of the configuration file (DESIGN.md §5, a contract): it gives the
+ * The one schema of the configuration file (docs/configuration.md, a contract): it gives the
  * TypeScript types, the defaults, validation with a path on every error, and the
  * published JSON Schema (`npm run schema` writes config/idp-canary.schema.json).
  * Unknown keys are errors everywhere.

@@ -2,7 +2,7 @@
  * Maps transport errors to the fixed reason union. Pure: the code and the phase in
  * which the error happened decide; the message is kept only as detail.
  */
-import type { TransportReason } from '../probes/reasons.js';
+import type { TransportReason } from './reasons.js';
 
 /** Where a request was when it failed. */
 export type Stage = 'resolve' | 'connect' | 'tls' | 'response';

@@ -1,4 +1,4 @@
-import type { TransportReason } from '../probes/reasons.js';
+import type { TransportReason } from './reasons.js';
 
 /** Request phases, named as blackbox_exporter names them. */
 export const PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'] as const;

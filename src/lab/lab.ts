@@ -1,5 +1,5 @@
 /**
- * The lab (DESIGN.md §8): on loopback, one HTTPS IdP per failure of the seed article plus
+ * The lab (docs/check-and-lab.md): on loopback, one HTTPS IdP per failure of the seed article plus
  * a healthy one and a rotating one, all hosted by one server under base paths
  * (`https://127.0.0.1:PORT/<name>`), an unreachable issuer on a refused port, and the STS
  * double that knows every lab IdP as an OIDC provider (client id sts.amazonaws.com,
@@ -63,19 +63,19 @@ export const LAB_SCENARIOS: readonly LabScenario[] = [
     name: 'slow',
     description: 'discovery takes 3 s and the JWKS 2.5 s: the chain is over the 5 s budget',
     knobs: { discovery: { delayMs: 3000 }, jwks: { delayMs: 2500 } },
-    expect: { health: 'ok', overBudget: true, jwksCacheable: true },
+    expect: { health: 'failing', overBudget: true, jwksCacheable: true },
   },
   {
     name: 'jwks-no-cache',
     description: 'the JWKS is sent with Cache-Control: no-cache, so STS would not cache it (the GitLab incident)',
     knobs: { jwks: { headers: { 'cache-control': 'no-cache' } } },
-    expect: { health: 'ok', overBudget: false, jwksCacheable: false },
+    expect: { health: 'failing', overBudget: false, jwksCacheable: false },
   },
   {
     name: 'pragma-no-cache',
     description: 'the JWKS is sent with Pragma: no-cache, which STS honours too',
     knobs: { jwks: { headers: { pragma: 'no-cache' } } },
-    expect: { health: 'ok', overBudget: false, jwksCacheable: false },
+    expect: { health: 'failing', overBudget: false, jwksCacheable: false },
   },
   {
     name: 'rate-limited',

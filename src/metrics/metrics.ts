@@ -1,5 +1,5 @@
 /**
- * Every metric the daemon exports lives here (DESIGN.md §6.1, a contract). Probes
+ * Every metric the daemon exports lives here (docs/metrics.md, a contract). Probes
  * return plain results; `record*` turns them into series. Label values come only from
  * config names and fixed unions, so the series count stays bounded.
  */
@@ -7,10 +7,12 @@ import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { Family, type FamilyOptions, type FamilyType, type Labels } from './family.js';
 import { PHASES } from '../http/types.js';
 import type { StsProbeResult } from '../probes/sts-probe.js';
-import type { NotificationResult } from '../alerts/alertmanager.js';
 import type { CheckResult, IdpProbeResult } from '../probes/types.js';
+import { STS_MAX_KEYS } from '../oidc/jwks.js';
 
-const NOTIFICATION_RESULTS: readonly NotificationResult[] = ['success', 'error', 'dropped'];
+/** The outcomes of an Alertmanager notification (the `result` label). */
+export const NOTIFICATION_RESULTS = ['success', 'error', 'dropped'] as const;
+export type NotificationResult = (typeof NOTIFICATION_RESULTS)[number];
 
 /**
  * Buckets dense around STS's 5 s budget, so "4.9 s or 5.1 s" is visible in a histogram,
@@ -19,7 +21,7 @@ const NOTIFICATION_RESULTS: readonly NotificationResult[] = ['success', 'error',
  */
 export const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 3, 4, 4.5, 5, 5.5, 6, 7.5, 10];
 /** At most this many `oidc_jwks_key_info` series per IdP (STS reads at most 100 keys). */
-export const MAX_KEY_SERIES = 100;
+export const MAX_KEY_SERIES = STS_MAX_KEYS;
 /** `/metrics` is sent in chunks of about this many characters (below V8's large-object size). */
 const CHUNK_CHARS = 64 * 1024;
 
@@ -91,21 +93,26 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     reloadTime: family('gauge', { name: 'idp_canary_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully.' }),
     overruns: family('counter', { name: 'idp_canary_probe_overruns_total', help: 'Runs skipped because the previous run was still going.', labelNames: idp }),
     suspectRuns: family('counter', { name: 'idp_canary_timing_suspect_runs_total',
-      help: "Runs whose latencies were not recorded because the daemon's event loop was blocked while they ran.",
+      help: "Runs whose latencies may be inflated because the probe thread's event loop was blocked while they ran (their values are upper bounds).",
       labelNames: idp }),
+    chainUncertainty: family('gauge', { name: 'oidc_fetch_chain_timing_uncertainty_seconds',
+      help: 'How much event-loop lag may have inflated the last fetch chain (0 = exact): the true chain lies between the value minus this and the value.',
+      labelNames: idp }),
+    chainOverBudget: family('gauge', { name: 'oidc_fetch_chain_over_budget',
+      help: "The daemon's budget verdict on the last chain, allowing for its timing uncertainty (absent while it cannot tell).",
+      labelNames: idp }),
+    health: family('gauge', { name: 'oidc_idp_health', help: "The IdP's worst finding on its last run: 0 ok, 1 warning, 2 failing.", labelNames: idp }),
   };
   m.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
   for (const result of NOTIFICATION_RESULTS) m.notifications.inc({ result }, 0);
 
-  function recordCheck(name: string, result: CheckResult, startedAt: number, timed: boolean): void {
+  function recordCheck(name: string, result: CheckResult, startedAt: number): void {
     const labels = { idp: name, check: result.check };
     m.checkSuccess.set(labels, result.ok ? 1 : 0);
     m.checkLastRun.set(labels, startedAt / 1000);
     m.checkStatus.set(labels, result.status);
-    if (timed) {
-      if (result.status !== 0 || result.ok) m.checkDuration.observe(labels, result.durationSeconds);
-      for (const phase of PHASES) m.checkPhase.set({ ...labels, phase }, result.timings[phase]);
-    }
+    if (result.status !== 0 || result.ok) m.checkDuration.observe(labels, result.durationSeconds);
+    for (const phase of PHASES) m.checkPhase.set({ ...labels, phase }, result.timings[phase]);
     if (!result.ok && result.reason !== null) m.checkFailures.inc({ ...labels, reason: result.reason });
     if (result.responseBytes !== null) m.checkBytes.set(labels, result.responseBytes);
     if (result.cache) {
@@ -168,17 +175,21 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     /** Records one IdP probe run. */
     recordIdp(result: IdpProbeResult): void {
       const labels = { idp: result.idp };
-      // Latencies measured while the event loop was blocked are not reported as fact.
-      const timed = !result.timing.suspect;
-      if (!timed) m.suspectRuns.inc(labels);
-      recordCheck(result.idp, result.discovery, result.startedAt, timed);
-      if (result.jwks) recordCheck(result.idp, result.jwks, result.startedAt, timed);
+      // Lag only inflates a reading: a suspect run's values are upper bounds, exported
+      // like any other with their uncertainty beside them, never hidden.
+      if (result.timing.suspect) m.suspectRuns.inc(labels);
+      else m.suspectRuns.inc(labels, 0);
+      recordCheck(result.idp, result.discovery, result.startedAt);
+      if (result.jwks) recordCheck(result.idp, result.jwks, result.startedAt);
       else m.checkSuccess.set({ idp: result.idp, check: 'jwks' }, 0);
       m.chainBudget.set(labels, result.chain.budgetSeconds);
-      if (result.chain.seconds !== null && timed) {
+      if (result.chain.seconds !== null) {
         m.chainSeconds.set(labels, result.chain.seconds);
         m.chainDuration.observe(labels, result.chain.seconds);
+        m.chainUncertainty.set(labels, result.timing.totalLoopLagSeconds);
       }
+      if (result.chain.overBudget === null) m.chainOverBudget.remove(labels);
+      else m.chainOverBudget.set(labels, result.chain.overBudget ? 1 : 0);
       if (result.issuerMatch !== null) m.issuerMatch.set(labels, result.issuerMatch ? 1 : 0);
       if (result.keys !== null) {
         m.jwksKeys.set(labels, result.keys.filter((key) => key.usable).length);
@@ -225,6 +236,10 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     async forgetStsProbe(name: string, probe: string): Promise<void> {
       removeMatching({ idp: name, probe });
     },
+    /** Sets an IdP's health (0 ok, 1 warning, 2 failing). */
+    setHealth(name: string, value: number): void {
+      m.health.set({ idp: name }, value);
+    },
     /** Restores the last key change time (from the state file) after a restart. */
     setLastKeyChange(name: string, timestampSeconds: number): void {
       m.jwksLastChange.set({ idp: name }, timestampSeconds);
@@ -232,12 +247,9 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     recordAlertNotification(result: NotificationResult): void {
       m.notifications.inc({ result });
     },
-    /** Sets the firing count of every alertname and severity (keys `alertname\u0000severity`). */
-    setAlertsFiring(counts: ReadonlyMap<string, number>): void {
-      for (const [key, count] of counts) {
-        const [alertname = '', severity = ''] = key.split('\u0000');
-        m.alertsFiring.set({ alertname, severity }, count);
-      }
+    /** Sets the firing count of every alert (name → severity and count). */
+    setAlertsFiring(counts: ReadonlyMap<string, { severity: string; firing: number }>): void {
+      for (const [alertname, { severity, firing }] of counts) m.alertsFiring.set({ alertname, severity }, firing);
     },
     recordOverrun(name: string): void {
       m.overruns.inc({ idp: name });

@@ -49,7 +49,7 @@ export interface KeySetChange {
 const MAX_KEYS_EXAMINED = 10_000;
 
 /** STS's key-count limit as reported by the community (unverified). */
-const STS_MAX_KEYS = 100;
+export const STS_MAX_KEYS = 100;
 
 /** Smallest RSA modulus accepted as usable. */
 const MIN_RSA_BITS = 2048;

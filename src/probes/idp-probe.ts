@@ -4,12 +4,13 @@
  * fetch chain is the two durations summed, judged against the budget.
  */
 import { cacheVerdict } from '../http/cache-control.js';
-import type { FetchOutcome } from '../http/types.js';
+import { PHASES, type FetchOutcome } from '../http/types.js';
 import type { IdpTarget } from '../config/load.js';
 import { parseDiscovery } from '../oidc/discovery.js';
 import { diffKeySets, parseJwks } from '../oidc/jwks.js';
+import { lagVerdict } from './loop-lag.js';
 import type { FailureReason } from './reasons.js';
-import type { CheckName, CheckResult, IdpProbeResult, ProbeDeps } from './types.js';
+import { internalErrorDetail, type CheckName, type CheckResult, type IdpProbeResult, type ProbeDeps } from './types.js';
 
 export interface IdpProbeInput {
   target: IdpTarget;
@@ -58,17 +59,6 @@ function thumbprintsMatch(thumbprints: readonly string[], checks: readonly (Chec
   const served = checks.flatMap((check) => (check?.tls ? [check.tls.topIntermediateSha1] : []));
   if (served.length === 0) return null;
   return served.every((sha1) => thumbprints.includes(sha1));
-}
-
-/**
- * The budget verdict given that measured times may be inflated by up to `lagSeconds`:
- * the true chain lies in [measured - lag, measured]. Only when the budget falls inside
- * that interval is the verdict unknown.
- */
-export function budgetVerdict(measuredSeconds: number, budgetSeconds: number, lagSeconds: number): boolean | null {
-  if (measuredSeconds <= budgetSeconds) return false;
-  if (measuredSeconds - lagSeconds > budgetSeconds) return true;
-  return null;
 }
 
 /** Probes one IdP. Never throws for a failing IdP: failures are data. */
@@ -162,7 +152,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     chain: {
       seconds: chainSeconds,
       budgetSeconds,
-      overBudget: budgetVerdict(chainSeconds, budgetSeconds, quality.totalLoopLagSeconds),
+      overBudget: lagVerdict(chainSeconds, budgetSeconds, quality.totalLoopLagSeconds),
     },
     keys,
     keyIds,
@@ -170,5 +160,40 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     thumbprintMatch: thumbprintsMatch(target.thumbprints, [discovery, jwks]),
     timing: quality,
     jwksBody,
+  };
+}
+
+/** The result of a run that threw: our bug, recorded as `internal`, never a crash. */
+export function idpInternalFailure(target: IdpTarget, startedAt: number, error: unknown): IdpProbeResult {
+  const timings = Object.fromEntries(PHASES.map((phase) => [phase, 0])) as IdpProbeResult['discovery']['timings'];
+  return {
+    kind: 'idp',
+    idp: target.name,
+    startedAt,
+    ok: false,
+    discovery: {
+      check: 'discovery',
+      ok: false,
+      reason: 'internal',
+      detail: internalErrorDetail(error),
+      url: target.discoveryUrl,
+      status: 0,
+      durationSeconds: 0,
+      timings,
+      responseBytes: null,
+      cache: null,
+      tls: null,
+      warnings: [],
+    },
+    jwks: null,
+    chain: { seconds: null, budgetSeconds: target.budgetMs / 1000, overBudget: null },
+    issuerMatch: null,
+    keys: null,
+    keyIds: null,
+    keySetChange: null,
+    thumbprintMatch: null,
+    timing: { maxLoopLagSeconds: 0, totalLoopLagSeconds: 0, suspect: false },
+    tokenEndpoint: null,
+    jwksBody: null,
   };
 }

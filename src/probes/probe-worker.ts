@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { createHttp } from '../http/timed-request.js';
 import type { HttpFetch } from '../http/types.js';
-import { createLoopLagMonitor } from '../schedule/loop-lag.js';
+import { createLoopLagMonitor } from './loop-lag.js';
 import { probeIdp } from './idp-probe.js';
 import type { ProbeReply, ProbeRequest, ProbeWorkerData, TracedRequest } from './probe-thread.js';
 

@@ -1,16 +1,6 @@
-/** Reasons produced by the transport layer, before any document is looked at. */
-export const TRANSPORT_REASONS = [
-  'dns',
-  'connect_refused',
-  'connect_timeout',
-  'tls',
-  'timeout',
-  'network',
-  'blocked_address',
-  'body_too_large',
-] as const;
+import { TRANSPORT_REASONS } from '../http/reasons.js';
 
-export type TransportReason = (typeof TRANSPORT_REASONS)[number];
+export { TRANSPORT_REASONS, type TransportReason } from '../http/reasons.js';
 
 /**
  * The fixed union of failure reasons. Used as the `reason` label of
@@ -30,4 +20,3 @@ export const FAILURE_REASONS = [
 ] as const;
 
 export type FailureReason = (typeof FAILURE_REASONS)[number];
-

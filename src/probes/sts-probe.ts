@@ -1,5 +1,5 @@
 /**
- * The STS probe (DESIGN.md §1): get a web identity token from its source, check it
+ * The STS probe (docs/architecture.md): get a web identity token from its source, check it
  * against the IdP's latest JWKS, then call AssumeRoleWithWebIdentity at the regional
  * endpoint: one timed attempt, then retries with full-jitter exponential backoff up to
  * `maxAttempts` for retryable outcomes. First-attempt and final outcomes are both kept.
@@ -19,7 +19,7 @@ import { endpointWarnings, stsEndpoint } from '../sts/endpoints.js';
 import { DEFAULT_BACKOFF, backoffDelayMs, isRetryable, type BackoffOptions, type StsCode } from '../sts/errors.js';
 import { obtainToken } from '../token-sources/index.js';
 import type { ReadTextFile, TokenSourceReason } from '../token-sources/types.js';
-import type { ProbeDeps } from './types.js';
+import { internalErrorDetail, type ProbeDeps } from './types.js';
 
 /** Which kind of source the token came from. */
 export type TokenSourceKind = 'file' | 'env' | 'clientCredentials';
@@ -337,7 +337,6 @@ async function callOnce(
  */
 export function stsInternalFailure(input: StsProbeInput, startedAt: number, error: unknown): StsProbeResult {
   const endpoint = stsEndpoint(input.region, input.probe.endpoint);
-  const message = error instanceof Error ? error.message : String(error);
   return {
     kind: 'sts',
     idp: input.idp.name,
@@ -350,7 +349,7 @@ export function stsInternalFailure(input: StsProbeInput, startedAt: number, erro
     firstAttemptOk: false,
     attemptsUsed: 0,
     code: 'internal',
-    token: { ...emptyTokenReport(sourceKind(input.probe)), detail: clip(`internal error: ${message}`, 300) },
+    token: { ...emptyTokenReport(sourceKind(input.probe)), detail: internalErrorDetail(error) },
     attempts: [],
     assumedRole: null,
     warnings: [],

@@ -1,11 +1,11 @@
 /**
  * What probes return: plain data, no behaviour. Metrics, history, logs and alerts are
- * all derived from these values (DESIGN.md §1).
+ * all derived from these values (docs/architecture.md).
  */
 import type { CacheVerdict } from '../http/cache-control.js';
 import type { HttpFetch, PhaseTimings, TlsInfo } from '../http/types.js';
 import type { JwkSummary, KeySetChange } from '../oidc/jwks.js';
-import type { LoopLagMonitor } from '../schedule/loop-lag.js';
+import type { LoopLagMonitor } from './loop-lag.js';
 import type { FailureReason } from './reasons.js';
 
 export type CheckName = 'discovery' | 'jwks';
@@ -79,7 +79,7 @@ export interface IdpProbeResult {
   jwksBody: string | null;
 }
 
-/** What a probe needs from the outside world (DESIGN.md §3.4). */
+/** What a probe needs from the outside world (docs/architecture.md). */
 export interface ProbeDeps {
   http: HttpFetch;
   /** Wall clock, milliseconds since the epoch. */
@@ -87,4 +87,9 @@ export interface ProbeDeps {
   signal?: AbortSignal;
   /** Event-loop lag monitor; without it every run is taken as exactly timed. */
   loop?: LoopLagMonitor;
+}
+
+/** The detail of a run that threw (our bug): the error's message, bounded. */
+export function internalErrorDetail(error: unknown): string {
+  return `internal error: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
 }

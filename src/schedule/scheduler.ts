@@ -5,7 +5,8 @@
  * falls due while the previous one is still going is skipped and reported as an overrun.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import { maxJitterMs, offsetMs } from './spread.js';
+import { periodOfTask } from './period.js';
+import { maxJitterMs, offsetMs, stableFraction } from './spread.js';
 
 export interface Job {
   name: string;
@@ -19,12 +20,21 @@ export interface SchedulerDeps {
   onOverrun: (name: string) => void;
   /** [0, 1) random source for jitter. */
   random?: () => number;
+  /**
+   * A job added runs once within this many ms (at a stable spread over the window), then
+   * keeps its schedule: a new user sees results at once, not after a period. 0: off.
+   */
+  firstRoundMs?: number;
 }
 
 interface Entry {
   job: Job;
   group: Group;
   timer: NodeJS.Timeout | null;
+  /** Wall-clock ms the pending timer fires at. */
+  dueAt: number | null;
+  /** The first-round run is pending or running: a tick meanwhile is no overrun. */
+  firstRound: boolean;
   running: Promise<void> | null;
   controller: AbortController | null;
 }
@@ -34,12 +44,6 @@ interface Group {
   task: ScheduledTask;
   periodMs: number;
   entries: Set<Entry>;
-}
-
-/** The interval between the next two fire times of a cron expression. */
-export function periodOf(task: ScheduledTask): number {
-  const [first, second] = task.getNextRuns(2);
-  return first && second ? second.getTime() - first.getTime() : 60_000;
 }
 
 export function createScheduler(deps: SchedulerDeps) {
@@ -55,7 +59,7 @@ export function createScheduler(deps: SchedulerDeps) {
       const task = cron.createTask(schedule, () => {
         for (const entry of members) tick(entry);
       }, { name: `idp-canary:${schedule}` });
-      group = { task, periodMs: periodOf(task), entries: members };
+      group = { task, periodMs: periodOfTask(task), entries: members };
       groups.set(schedule, group);
       void task.start();
     }
@@ -64,10 +68,11 @@ export function createScheduler(deps: SchedulerDeps) {
 
   function start(entry: Entry): void {
     entry.timer = null;
+    entry.dueAt = null;
     if (stopped) return;
     // The run is due; the previous one (started a period ago) may still be going.
     if (entry.running !== null) {
-      deps.onOverrun(entry.job.name);
+      if (!entry.firstRound) deps.onOverrun(entry.job.name);
       return;
     }
     const controller = new AbortController();
@@ -78,6 +83,7 @@ export function createScheduler(deps: SchedulerDeps) {
       .finally(() => {
         entry.running = null;
         entry.controller = null;
+        entry.firstRound = false;
       });
   }
 
@@ -85,21 +91,27 @@ export function createScheduler(deps: SchedulerDeps) {
     if (stopped) return;
     // Still waiting for the previous tick's start: that start has not happened yet.
     if (entry.timer !== null) {
-      deps.onOverrun(entry.job.name);
+      if (!entry.firstRound) deps.onOverrun(entry.job.name);
       return;
     }
     const { periodMs } = entry.group;
-    const delay = offsetMs(entry.job.name, periodMs) + Math.floor(random() * maxJitterMs(periodMs));
-    entry.timer = setTimeout(() => start(entry), delay);
+    at(entry, offsetMs(entry.job.name, periodMs) + Math.floor(random() * maxJitterMs(periodMs)));
+  }
+
+  function at(entry: Entry, delayMs: number): void {
+    entry.dueAt = Date.now() + delayMs;
+    entry.timer = setTimeout(() => start(entry), delayMs);
   }
 
   return {
     /** Schedules a job; a job of the same name is replaced. */
     add(job: Job): void {
       this.remove(job.name);
-      const entry: Entry = { job, group: groupFor(job.schedule), timer: null, running: null, controller: null };
+      const firstRoundMs = deps.firstRoundMs ?? 0;
+      const entry: Entry = { job, group: groupFor(job.schedule), timer: null, dueAt: null, firstRound: firstRoundMs > 0, running: null, controller: null };
       entry.group.entries.add(entry);
       entries.set(job.name, entry);
+      if (entry.firstRound) at(entry, Math.floor(stableFraction(`first:${job.name}`) * firstRoundMs));
     },
     /** Unschedules a job and aborts its run, if any. */
     remove(name: string): void {
@@ -121,6 +133,14 @@ export function createScheduler(deps: SchedulerDeps) {
       if (entry.timer) clearTimeout(entry.timer);
       start(entry);
       await entry.running;
+    },
+    /** Wall-clock ms of a job's next run (without its jitter); null when unknown. */
+    nextRunAt(name: string): number | null {
+      const entry = entries.get(name);
+      if (!entry) return null;
+      if (entry.dueAt !== null) return entry.dueAt;
+      const tick = entry.group.task.getNextRuns(1)[0];
+      return tick === undefined ? null : tick.getTime() + offsetMs(name, entry.group.periodMs);
     },
     names(): string[] {
       return [...entries.keys()];

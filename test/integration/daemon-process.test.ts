@@ -1,5 +1,5 @@
 /**
- * The real command line as a process (DESIGN.md §4, §6.3): `idp-canary run` serves
+ * The real command line as a process (docs/architecture.md, "Contracts"): `idp-canary run` serves
  * health, readiness and metrics; SIGHUP with a broken file keeps the old configuration
  * running and says so in a metric; a fixed file through `POST /-/reload` applies and drops
  * a removed IdP's series; SIGTERM exits 0 promptly. `validate-config` exits 2 naming the
@@ -13,7 +13,7 @@ import { createPki } from '../../src/lab/pki.js';
 import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
 import { configYaml } from '../fixtures/daemon.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { runProcess, spawnProcess, type Spawned } from '../fixtures/process.js';
+import { runProcess, spawnProcess, type Spawned } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

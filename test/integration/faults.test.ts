@@ -16,7 +16,7 @@ import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
 import { startStsDouble, type StsDouble } from '../../src/lab/sts-double.js';
 import { sample, testApp } from '../fixtures/app.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { spawnProcess, type Spawned } from '../fixtures/process.js';
+import { spawnProcess, type Spawned } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,5 +1,5 @@
 /**
- * npm `oidc-provider` as a real third-party IdP (DESIGN.md §9): the IdP probe passes
+ * npm `oidc-provider` as a real third-party IdP (docs/architecture.md, "Tests"): the IdP probe passes
  * against it exactly as it would against a production issuer, and the fixture hands out
  * client-credentials JWT access tokens for `sts.amazonaws.com` that verify against its
  * own JWKS (what the STS probe will use as a web identity token).

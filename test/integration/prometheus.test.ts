@@ -1,5 +1,5 @@
 /**
- * The daemon against the real Prometheus tools (Debian `prometheus`, DESIGN.md §9):
+ * The daemon against the real Prometheus tools (Debian `prometheus`, docs/architecture.md, "Tests"):
  * `promtool check metrics` accepts the daemon's own /metrics (lint warnings count as
  * failures), and a real Prometheus scrapes it and answers `oidc_check_success` for a
  * healthy IdP, a non-cacheable one, one whose JWKS answers 500 and an unreachable one.
@@ -11,7 +11,7 @@ import { refusedPort, startIdp, type FixtureIdp } from '../../src/lab/idp-server
 import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
 import { configYaml, startTestDaemon, type TestDaemon } from '../fixtures/daemon.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { runProcess, spawnProcess, type Spawned } from '../fixtures/process.js';
+import { runProcess, spawnProcess, type Spawned } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
 /** What each IdP's checks should report: [discovery, jwks]. */

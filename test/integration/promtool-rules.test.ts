@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { ALERT_CATALOG, ALERT_NAMES, DEFAULT_RUNBOOK_BASE_URL, runbookUrl, type AlertName } from '../../src/alerts/rules.js';
 import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
 import { PROMETHEUS_ONLY_ALERTS, PROMETHEUS_ONLY_SEVERITY, type PrometheusOnlyAlert } from '../fixtures/prometheus-only-alerts.js';
-import { runProcess } from '../fixtures/process.js';
+import { runProcess } from '../../scripts/lib/process.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RULES = join(ROOT, 'config', 'prometheus', 'idp-canary.rules.yaml');

@@ -15,7 +15,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { parseConfig } from '../../src/config/load.js';
 import { startLab, type Lab } from '../../src/lab/lab.js';
 import { createServer } from '../../src/server/server.js';
-import type { Status } from '../../src/server/status-page.js';
+import type { Status } from '../../src/server/status-page/page.js';
 import { requireBinary } from '../fixtures/binaries.js';
 import { testApp } from '../fixtures/app.js';
 import { RARELY } from '../fixtures/daemon.js';
@@ -35,7 +35,7 @@ describe('status page in headless Chromium', () => {
   let base: string;
 
   before(async () => {
-    lab = await startLab({ only: ['healthy', 'jwks-no-cache', 'rate-limited', 'issuer-mismatch', 'unreachable'], schedule: RARELY, daemonListen: '127.0.0.1:0' });
+    lab = await startLab({ only: ['healthy', 'slow', 'jwks-no-cache', 'pragma-no-cache', 'rate-limited', 'issuer-mismatch', 'unreachable'], schedule: RARELY, daemonListen: '127.0.0.1:0' });
     const config = await parseConfig(lab.configYaml, lab.configPath);
     harness = testApp(config, { sts: { sleep: async () => undefined } });
     server = createServer({ app: harness.app, logger: harness.log.logger });
@@ -65,6 +65,12 @@ describe('status page in headless Chromium', () => {
 
   /** Asserts that what the page shows for every IdP equals the status document. */
   async function assertPageMatches(page: Page, status: Status): Promise<void> {
+    for (const name of ['slow', 'jwks-no-cache', 'pragma-no-cache']) {
+      // Requests that succeed are not enough: over budget or not cacheable is not ok.
+      const shown = await text(page.locator(`section[data-idp="${name}"] [data-field="health"]`));
+      assert.notEqual(shown, 'ok', `${name} is shown as ${shown}`);
+      assert.ok(['warning', 'failing'].includes(shown), `${name}: ${shown}`);
+    }
     for (const idp of status.idps) {
       const section = page.locator(`section[data-idp="${idp.name}"]`);
       const row = page.locator(`tr[data-idp-row="${idp.name}"]`);
@@ -123,7 +129,9 @@ describe('status page in headless Chromium', () => {
       const desktop = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const loaded = await desktop.goto(`${base}/`);
       assert.equal(loaded?.status(), 200);
-      assert.equal(await desktop.title(), 'idp-canary (3 failing)');
+      const failing = status.idps.filter((idp) => idp.health === 'failing').length;
+      assert.equal(failing, 6, 'all but the healthy IdP: over budget, not cacheable (twice), 429, issuer mismatch, unreachable');
+      assert.equal(await desktop.title(), `idp-canary (${failing} failing)`);
       assert.equal(await desktop.locator('script').count(), 0);
       assert.equal(await desktop.locator('meta[http-equiv="refresh"]').count(), 1);
       await assertPageMatches(desktop, status);

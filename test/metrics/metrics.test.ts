@@ -114,14 +114,21 @@ test('at most 100 key series per IdP', async () => {
   assert.match(await metrics.render(), /^oidc_jwks_keys\{idp="d"\} 150$/m);
 });
 
-test('a run timed while the event loop was blocked is counted, its latencies not recorded', async () => {
+test('a run timed while the event loop was blocked is counted and exported with its uncertainty; the verdict abstains', async () => {
   const registry = new Registry();
   const metrics = createMetrics(registry, { version: '1', defaultMetrics: false });
   metrics.recordIdp(result('e', { timing: { maxLoopLagSeconds: 0.2, totalLoopLagSeconds: 0.3, suspect: true }, chain: { seconds: 5.1, budgetSeconds: 5, overBudget: null } }));
   const text = await metrics.render();
   assert.match(text, /^idp_canary_timing_suspect_runs_total\{idp="e"\} 1$/m);
   assert.match(text, /^oidc_check_success\{idp="e",check="jwks"\} 1$/m, 'outcomes are still recorded');
-  assert.doesNotMatch(text, /oidc_fetch_chain_seconds\{idp="e"\}/);
-  assert.doesNotMatch(text, /oidc_check_phase_seconds\{idp="e"/);
-  assert.doesNotMatch(text, /oidc_fetch_chain_duration_seconds_count\{idp="e"\}/);
+  assert.match(text, /^oidc_fetch_chain_seconds\{idp="e"\} 5.1$/m, 'an upper bound is still a measurement');
+  assert.match(text, /^oidc_fetch_chain_timing_uncertainty_seconds\{idp="e"\} 0.3$/m);
+  assert.match(text, /^oidc_check_phase_seconds\{idp="e",check="discovery",phase="tls"\} /m);
+  assert.match(text, /^oidc_fetch_chain_duration_seconds_count\{idp="e"\} 1$/m);
+  assert.doesNotMatch(text, /oidc_fetch_chain_over_budget\{idp="e"\}/, 'absent while the verdict abstains');
+  metrics.recordIdp(result('e', { chain: { seconds: 5.1, budgetSeconds: 5, overBudget: true } }));
+  const after = await metrics.render();
+  assert.match(after, /^oidc_fetch_chain_over_budget\{idp="e"\} 1$/m);
+  assert.match(after, /^oidc_fetch_chain_timing_uncertainty_seconds\{idp="e"\} 0$/m);
+  assert.match(after, /^idp_canary_timing_suspect_runs_total\{idp="e"\} 1$/m);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { budgetVerdict } from '../../src/probes/idp-probe.js';
+import { lagVerdict as budgetVerdict } from '../../src/probes/loop-lag.js';
 
 test('the budget verdict accounts for how late the clock may have been read', () => {
   assert.equal(budgetVerdict(4.9, 5, 0), false);

@@ -5,9 +5,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderStatusPage, type Status } from '../../src/server/status-page.js';
-import { REMEDIES } from '../../src/check/remedies.js';
-import { checkResult, idpResult, NOW, SHA1, stsResult, attempt } from '../check/results.js';
+import { renderStatusPage, type Status } from '../../src/server/status-page/page.js';
+import { REMEDIES } from '../../src/report/remedies.js';
+import { idpFindings, stsFindings } from '../../src/report/report.js';
+import { checkResult, idpResult, NOW, SHA1, stsResult, attempt } from '../report/results.js';
 import type { IdpProbeResult } from '../../src/probes/types.js';
 import type { StsProbeResult } from '../../src/probes/sts-probe.js';
 
@@ -22,6 +23,8 @@ function entry(name: string, last: IdpProbeResult | null, overrides: Partial<Idp
     schedule: '*/30 * * * * *',
     budgetSeconds: 5,
     health: last === null ? 'pending' : last.ok ? 'ok' : 'failing',
+    findings: last === null ? [] : idpFindings({ issuer: `https://${name}.example.com`, idp: last, thumbprints: [], nowMs: NOW }),
+    nextRunAt: null,
     lastKeyChange: null,
     last: last === null ? null : shown,
     history:
@@ -40,6 +43,8 @@ function entry(name: string, last: IdpProbeResult | null, overrides: Partial<Idp
       region: result.region,
       roleArn: result.roleArn,
       health: result.ok ? 'ok' : 'failing',
+      findings: stsFindings({ issuer: `https://${name}.example.com`, nowMs: NOW, result }),
+      nextRunAt: null,
       last: result,
       history: [],
     })),

@@ -13,6 +13,7 @@ import type { CheckResult, IdpProbeResult } from '../probes/types.js';
 import type { StsProbeResult } from '../probes/sts-probe.js';
 import type { TlsInfo } from '../http/types.js';
 import { STS_AUDIENCE } from '../oidc/token.js';
+import { STS_MAX_KEYS } from '../oidc/jwks.js';
 import { remedyFor, REMEDIES, type RemedyKey } from './remedies.js';
 import {
   awsAssumeRole,
@@ -76,8 +77,6 @@ export interface ReportInput {
   certWarningDays?: number;
 }
 
-/** The JWKS key count STS is reported to accept at most (unverified). */
-export const STS_MAX_KEYS = 100;
 
 const TRANSPORT = new Set(['dns', 'connect_refused', 'connect_timeout', 'tls', 'timeout', 'network', 'body_too_large']);
 const DAY_MS = 86_400_000;
@@ -269,7 +268,10 @@ function tlsLines(result: IdpProbeResult, input: ReportInput, confirm: ConfirmOp
   return lines;
 }
 
-function tokenLines(input: ReportInput): ReportLine[] {
+/** What the token and STS lines read of a report's input. */
+type StsReportInput = Pick<ReportInput, 'issuer' | 'sts' | 'nowMs' | 'tokenFile'>;
+
+function tokenLines(input: StsReportInput): ReportLine[] {
   const first = input.sts[0];
   if (first === undefined) return [];
   const token = first.token;
@@ -311,7 +313,7 @@ function tokenLines(input: ReportInput): ReportLine[] {
   return lines;
 }
 
-function stsLines(input: ReportInput): ReportLine[] {
+function stsLines(input: StsReportInput): ReportLine[] {
   const lines: ReportLine[] = [];
   const warned = new Set<string>();
   for (const result of input.sts) {
@@ -363,4 +365,17 @@ export function buildReport(input: ReportInput): Report {
   const summary = { pass: 0, warn: 0, fail: 0 };
   for (const check of checks) summary[check.status] += 1;
   return { issuer: input.issuer, ok: summary.fail === 0, summary, checks };
+}
+
+const isFinding = (check: ReportLine) => check.status !== 'pass';
+
+/** The findings (warn and fail lines) of one IdP run, as `check` reports them. */
+export function idpFindings(input: Omit<ReportInput, 'sts'>): ReportLine[] {
+  return buildReport({ ...input, sts: [] }).checks.filter(isFinding);
+}
+
+/** The findings of one STS probe run: its token, then its role assumption. */
+export function stsFindings(input: Pick<ReportInput, 'issuer' | 'nowMs'> & { result: StsProbeResult }): ReportLine[] {
+  const report: StsReportInput = { issuer: input.issuer, nowMs: input.nowMs, sts: [input.result] };
+  return [...tokenLines(report), ...stsLines(report)].filter(isFinding);
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RunHistory, type RunSummary } from '../src/run-history.js';
-import { FAILURE_REASONS } from '../src/probes/reasons.js';
+import { RunHistory, type RunSummary } from '../../src/targets/run-history.js';
+import { FAILURE_REASONS } from '../../src/probes/reasons.js';
 
 const run = (i: number, extra: Partial<RunSummary> = {}): RunSummary => ({
   startedAt: 1_800_000_000_000 + i * 30_000,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import assert from 'node:assert/strict';
-import { createLoopLagMonitor } from '../../src/schedule/loop-lag.js';
+import { createLoopLagMonitor } from '../../src/probes/loop-lag.js';
 
 function blockFor(ms: number): void {
   const until = Date.now() + ms;

@@ -1,12 +1,13 @@
 /**
  * What the daemon remembers about one STS probe (one role in one region) between runs.
  */
-import type { IdpTarget } from './config/load.js';
-import type { StsProbeConfig } from './config/schema.js';
-import { Ring } from './history.js';
-import type { Health } from './idp-state.js';
-import type { StsProbeResult } from './probes/sts-probe.js';
-import type { StsCode } from './sts/errors.js';
+import type { IdpTarget } from '../config/load.js';
+import type { StsProbeConfig } from '../config/schema.js';
+import { Ring } from './ring.js';
+import type { ReportLine } from '../report/report.js';
+import { judge, type Health, type Judged } from './health.js';
+import type { StsProbeResult } from '../probes/sts-probe.js';
+import type { StsCode } from '../sts/errors.js';
 
 export interface StsRunSummary {
   startedAt: number;
@@ -18,17 +19,17 @@ export interface StsRunSummary {
   lastAttemptSeconds: number | null;
 }
 
-export interface StsState {
+export interface StsState extends Judged {
   /** `idp/probe/region`: the scheduler's job name. */
   key: string;
   target: IdpTarget;
   probe: StsProbeConfig;
   region: string;
-  health: Health;
   last: StsProbeResult | null;
   history: Ring<StsRunSummary>;
 }
 
+/** An STS probe's key; unambiguous because names never contain `/` (config schema). */
 export function stsKey(idp: string, probe: string, region: string): string {
   return `${idp}/${probe}/${region}`;
 }
@@ -41,7 +42,8 @@ export function newStsStates(target: IdpTarget): StsState[] {
       target,
       probe,
       region,
-      health: 'pending' as Health,
+      health: 'pending' as const,
+      findings: [],
       last: null,
       history: new Ring<StsRunSummary>(target.historySize),
     })),
@@ -49,9 +51,7 @@ export function newStsStates(target: IdpTarget): StsState[] {
 }
 
 /** Folds a run into the state; returns the health transition, if any. */
-export function applyStsResult(state: StsState, result: StsProbeResult): { from: Health; to: Health } | null {
-  const from = state.health;
-  const to: Health = result.ok ? 'ok' : 'failing';
+export function applyStsResult(state: StsState, result: StsProbeResult, findings: ReportLine[]): { from: Health; to: Health } | null {
   state.last = result;
   state.history.push({
     startedAt: result.startedAt,
@@ -61,6 +61,5 @@ export function applyStsResult(state: StsState, result: StsProbeResult): { from:
     code: result.code,
     lastAttemptSeconds: result.attempts.at(-1)?.durationSeconds ?? null,
   });
-  state.health = to;
-  return from === to ? null : { from, to };
+  return judge(state, findings);
 }

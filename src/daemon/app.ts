@@ -1,23 +1,26 @@
 /**
  * The daemon without its I/O edges: it schedules the probes of a configuration, folds
  * their results into state, metrics and logs, and swaps configurations on reload.
- * `main.ts` gives it the registry, logger, clock and HTTP layer (DESIGN.md §3.3).
+ * `main.ts` gives it the registry, logger, clock and HTTP layer (docs/architecture.md).
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Config, IdpTarget } from './config/load.js';
-import { ConfigError } from './config/load.js';
-import type { HttpFetch } from './http/types.js';
-import { PHASES } from './http/types.js';
-import { applyResult, newIdpState, type IdpState } from './idp-state.js';
-import { createMetrics } from './metrics/metrics.js';
-import { probeIdp, type IdpProbeInput } from './probes/idp-probe.js';
-import type { IdpProbeResult } from './probes/types.js';
-import type { LoopLagMonitor } from './schedule/loop-lag.js';
-import { createScheduler } from './schedule/scheduler.js';
-import { createAlerting } from './alerts/alerting.js';
-import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from './probes/sts-probe.js';
-import { applyStsResult, newStsStates, type StsState } from './sts-state.js';
+import type { Config, IdpTarget } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import type { HttpFetch } from '../http/types.js';
+import { applyResult, newIdpState, type IdpState } from '../targets/idp-state.js';
+import type { Health } from '../targets/health.js';
+import { healthOf, VERDICT_VALUE } from '../report/health.js';
+import { idpFindings, stsFindings } from '../report/report.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { idpInternalFailure, probeIdp, type IdpProbeInput } from '../probes/idp-probe.js';
+import type { IdpProbeResult } from '../probes/types.js';
+import type { LoopLagMonitor } from '../probes/loop-lag.js';
+import { createScheduler } from '../schedule/scheduler.js';
+import { createAlerting } from '../alerts/alerting.js';
+import { createStateFile, statePersistence, type StateFs } from './state-file.js';
+import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from '../probes/sts-probe.js';
+import { applyStsResult, newStsStates, stsKey, type StsState } from '../targets/sts-state.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -35,8 +38,14 @@ export interface AppDeps {
   env?: Readonly<Record<string, string | undefined>>;
   /** Extra STS probe dependencies (tests: sleep, backoff, readFile). */
   sts?: Pick<StsProbeDeps, 'sleep' | 'backoff' | 'readFile'>;
+  /** File operations of the state file (tests). */
+  stateFs?: StateFs;
   /** Collect prom-client's process metrics (off in most tests). */
   defaultMetrics?: boolean;
+  /** Each IdP's first run happens within this many ms of its scheduling (start, reload); default 0: on its schedule only. */
+  firstRoundMs?: number;
+  /** Sees every result once it is recorded (the bench's and the soak run's observers). */
+  onResult?: (result: IdpProbeResult | StsProbeResult) => void;
   /**
    * Runs one IdP probe elsewhere (the daemon: on the probe thread). Default: on this
    * thread, with `http` and `loop`.
@@ -44,46 +53,13 @@ export interface AppDeps {
   probeIdp?: (input: IdpProbeInput, signal: AbortSignal) => Promise<IdpProbeResult>;
 }
 
-/** The result of a run that threw: our bug, recorded as `internal`, never a crash. */
-function internalFailure(target: IdpTarget, startedAt: number, error: unknown): IdpProbeResult {
-  const timings = Object.fromEntries(PHASES.map((phase) => [phase, 0])) as IdpProbeResult['discovery']['timings'];
-  return {
-    kind: 'idp',
-    idp: target.name,
-    startedAt,
-    ok: false,
-    discovery: {
-      check: 'discovery',
-      ok: false,
-      reason: 'internal',
-      detail: `internal error: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300),
-      url: target.discoveryUrl,
-      status: 0,
-      durationSeconds: 0,
-      timings,
-      responseBytes: null,
-      cache: null,
-      tls: null,
-      warnings: [],
-    },
-    jwks: null,
-    chain: { seconds: null, budgetSeconds: target.budgetMs / 1000, overBudget: null },
-    issuerMatch: null,
-    keys: null,
-    keyIds: null,
-    keySetChange: null,
-    thumbprintMatch: null,
-    timing: { maxLoopLagSeconds: 0, totalLoopLagSeconds: 0, suspect: false },
-    tokenEndpoint: null,
-    jwksBody: null,
-  };
-}
-
 /** The status API shows key summaries, not the raw JWKS. */
 function withoutJwksBody(result: IdpProbeResult): Omit<IdpProbeResult, 'jwksBody'> {
   const { jwksBody: _raw, ...rest } = result;
   return rest;
 }
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Same target, same probing: a reload leaves such an IdP's schedule and state alone. */
 function sameTarget(a: IdpTarget, b: IdpTarget): boolean {
@@ -99,9 +75,15 @@ export function createApp(initial: Config, deps: AppDeps) {
       logger.warn({ idp: name }, 'run skipped: the previous run is still going (overrun)');
     },
     ...(deps.random === undefined ? {} : { random: deps.random }),
+    ...(deps.firstRoundMs === undefined ? {} : { firstRoundMs: deps.firstRoundMs }),
   });
+  const persistence =
+    initial.state.file === ''
+      ? undefined
+      : statePersistence(createStateFile({ path: initial.state.file, logger, ...(deps.stateFs === undefined ? {} : { fs: deps.stateFs }) }), deps.now);
   const alerting = createAlerting({
     config: initial,
+    ...(persistence === undefined ? {} : { persistence }),
     logger,
     http: deps.http,
     now: deps.now,
@@ -114,41 +96,90 @@ export function createApp(initial: Config, deps: AppDeps) {
   let config = initial;
   let started = false;
 
-  function logChange(change: { from: string; to: string } | null, fields: Record<string, unknown>, what: string): void {
+  /** One line per health change of a target (not one per run), at the level it deserves. */
+  function logChange(change: { from: Health; to: Health } | null, fields: Record<string, unknown>, what: string): void {
     if (!change) return;
-    if (change.to === 'failing') logger.warn({ ...fields, from: change.from, to: change.to }, `${what} is failing`);
-    else logger.info({ ...fields, from: change.from, to: change.to }, `${what} is ok`);
+    const line = { ...fields, from: change.from, to: change.to };
+    if (change.to === 'failing') logger.warn(line, `${what} is failing`);
+    else if (change.to === 'warning') logger.warn(line, `${what} is at risk (warning)`);
+    else logger.info(line, `${what} is ok`);
+  }
+
+  /** Runs a probe; a probe that throws is our bug, recorded as an `internal` result, never a crash. */
+  async function attempt<R>(probe: () => Promise<R>, internal: (startedAt: number, error: unknown) => R, fields: Record<string, unknown>): Promise<R> {
+    const startedAt = deps.now();
+    try {
+      return await probe();
+    } catch (error) {
+      logger.error({ ...fields, err: error }, 'probe raised an exception (a bug); recorded as internal');
+      return internal(startedAt, error);
+    }
+  }
+
+  /** The one place a result goes everywhere it is needed: state, metrics, alerts, logs, hooks. */
+  function record(result: IdpProbeResult | StsProbeResult): void {
+    const nowMs = deps.now();
+    if (result.kind === 'idp') {
+      const state = states.get(result.idp);
+      if (state === undefined) return;
+      const findings = idpFindings({
+        issuer: state.target.issuer,
+        idp: result,
+        thumbprints: state.target.thumbprints,
+        nowMs,
+        budgetWarningRatio: config.alerts.budgetWarningRatio,
+        certWarningDays: config.alerts.certExpiryWarning / 86_400_000,
+      });
+      const change = applyResult(state, result, findings);
+      metrics.recordIdp(result);
+      metrics.setHealth(result.idp, VERDICT_VALUE[healthOf(findings)]);
+      alerting.observeIdp(result);
+      const failed = result.discovery.ok ? result.jwks : result.discovery;
+      const worst = findings.find((line) => line.status === 'fail') ?? findings[0];
+      logChange(
+        change,
+        {
+          idp: result.idp,
+          chainSeconds: result.chain.seconds,
+          ...(failed && !failed.ok ? { check: failed.check, reason: failed.reason, detail: failed.detail } : {}),
+          ...(worst ? { finding: worst.id, value: worst.value } : {}),
+        },
+        `IdP ${result.idp}`,
+      );
+      if (result.keySetChange) {
+        logger.info({ idp: result.idp, added: result.keySetChange.added, removed: result.keySetChange.removed }, `IdP ${result.idp} key set changed`);
+      }
+    } else {
+      const state = stsStates.get(stsKey(result.idp, result.probe, result.region));
+      if (state === undefined) return;
+      const change = applyStsResult(state, result, stsFindings({ issuer: state.target.issuer, nowMs, result }));
+      metrics.recordSts(result);
+      alerting.observeSts(result);
+      const last = result.attempts.at(-1);
+      logChange(
+        change,
+        {
+          idp: result.idp,
+          probe: result.probe,
+          region: result.region,
+          code: result.code,
+          attempts: result.attemptsUsed,
+          ...(result.ok ? {} : { detail: last?.message || result.token.detail }),
+        },
+        `STS probe ${state.key}`,
+      );
+    }
+    deps.onResult?.(result);
   }
 
   async function runIdp(state: IdpState, signal: AbortSignal): Promise<IdpProbeResult> {
-    const runStarted = deps.now();
-    let result: IdpProbeResult;
-    try {
-      const input = { target: state.target, previousKeyIds: state.keyIds };
-      result = deps.probeIdp
-        ? await deps.probeIdp(input, signal)
-        : await probeIdp(input, { http: deps.http, now: deps.now, signal, ...(deps.loop === undefined ? {} : { loop: deps.loop }) });
-    } catch (error) {
-      logger.error({ idp: state.target.name, err: error }, 'probe raised an exception (a bug); recorded as internal');
-      result = internalFailure(state.target, runStarted, error);
-    }
-    if (states.get(state.target.name) !== state) return result; // removed by a reload meanwhile
-    const change = applyResult(state, result);
-    metrics.recordIdp(result);
-    alerting.observeIdp(result);
-    const failed = result.discovery.ok ? result.jwks : result.discovery;
-    logChange(
-      change,
-      {
-        idp: result.idp,
-        chainSeconds: result.chain.seconds,
-        ...(failed && !failed.ok ? { check: failed.check, reason: failed.reason, detail: failed.detail } : {}),
-      },
-      `IdP ${result.idp}`,
+    const input = { target: state.target, previousKeyIds: state.keyIds };
+    const result = await attempt(
+      () => (deps.probeIdp ? deps.probeIdp(input, signal) : probeIdp(input, { http: deps.http, now: deps.now, signal, ...(deps.loop === undefined ? {} : { loop: deps.loop }) })),
+      (startedAt, error) => idpInternalFailure(state.target, startedAt, error),
+      { idp: state.target.name },
     );
-    if (result.keySetChange) {
-      logger.info({ idp: result.idp, added: result.keySetChange.added, removed: result.keySetChange.removed }, `IdP ${result.idp} key set changed`);
-    }
+    if (states.get(state.target.name) === state) record(result); // else removed by a reload meanwhile
     return result;
   }
 
@@ -161,38 +192,12 @@ export function createApp(initial: Config, deps: AppDeps) {
       jwks: idpState?.jwksBody ?? null,
       tokenEndpoint: idpState?.tokenEndpoint ?? null,
     };
-    const runStarted = deps.now();
-    let result: StsProbeResult;
-    try {
-      result = await probeSts(input, {
-        http: deps.http,
-        now: deps.now,
-        signal,
-        env: deps.env ?? {},
-        ...(deps.random === undefined ? {} : { random: deps.random }),
-        ...deps.sts,
-      });
-    } catch (error) {
-      logger.error({ sts: state.key, err: error }, 'STS probe raised an exception (a bug); recorded as internal');
-      result = stsInternalFailure(input, runStarted, error);
-    }
-    if (stsStates.get(state.key) !== state) return result;
-    const change = applyStsResult(state, result);
-    metrics.recordSts(result);
-    alerting.observeSts(result);
-    const last = result.attempts.at(-1);
-    logChange(
-      change,
-      {
-        idp: result.idp,
-        probe: result.probe,
-        region: result.region,
-        code: result.code,
-        attempts: result.attemptsUsed,
-        ...(result.ok ? {} : { detail: last?.message || result.token.detail }),
-      },
-      `STS probe ${state.key}`,
+    const result = await attempt(
+      () => probeSts(input, { http: deps.http, now: deps.now, signal, env: deps.env ?? {}, ...(deps.random === undefined ? {} : { random: deps.random }), ...deps.sts }),
+      (startedAt, error) => stsInternalFailure(input, startedAt, error),
+      { sts: state.key },
     );
+    if (stsStates.get(state.key) === state) record(result);
     return result;
   }
 
@@ -307,6 +312,8 @@ export function createApp(initial: Config, deps: AppDeps) {
           schedule: state.target.schedule,
           budgetSeconds: state.target.budgetMs / 1000,
           health: state.health,
+          findings: state.findings,
+          nextRunAt: iso(scheduler.nextRunAt(state.target.name)),
           lastKeyChange: state.lastKeyChange === null ? null : new Date(state.lastKeyChange).toISOString(),
           last: state.last === null ? null : withoutJwksBody(state.last),
           history: state.history.toArray(),
@@ -317,6 +324,8 @@ export function createApp(initial: Config, deps: AppDeps) {
               region: stsState.region,
               roleArn: stsState.probe.roleArn,
               health: stsState.health,
+              findings: stsState.findings,
+              nextRunAt: iso(scheduler.nextRunAt(stsState.key)),
               last: stsState.last,
               history: stsState.history.toArray(),
             })),

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReport, type Report, type ReportInput, type ReportLine } from '../../src/check/report.js';
-import { REMEDIES, remedyFor } from '../../src/check/remedies.js';
+import { buildReport, type Report, type ReportInput, type ReportLine } from '../../src/report/report.js';
+import { REMEDIES, remedyFor } from '../../src/report/remedies.js';
 import { FAILURE_REASONS } from '../../src/probes/reasons.js';
 import { STS_CODES } from '../../src/sts/errors.js';
 import { TOKEN_CHECK_REASONS } from '../../src/oidc/token.js';

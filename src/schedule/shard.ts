@@ -4,8 +4,8 @@
  * Prometheus aggregates them. The hash depends on the IdP name only, so an IdP stays on
  * its shard across restarts and reloads.
  */
-import { stableFraction } from '../schedule/spread.js';
-import type { Config } from './load.js';
+import { stableFraction } from './spread.js';
+import type { Config } from '../config/load.js';
 
 export interface Shard {
   index: number;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
-import { parseShard, selectShard, shardOf } from '../../src/config/shard.js';
+import { parseShard, selectShard, shardOf } from '../../src/schedule/shard.js';
 
 test('every IdP lands on exactly one shard, shares within 20 % of even', () => {
   const names = Array.from({ length: 1000 }, (_, i) => `idp-${i}`);

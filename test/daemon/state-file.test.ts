@@ -9,7 +9,7 @@ import {
   emptyState,
   type PersistedState,
   type StateFs,
-} from '../../src/state/state-file.js';
+} from '../../src/daemon/state-file.js';
 import { memoryLog } from '../fixtures/app.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 

@@ -1,5 +1,5 @@
 /**
- * The state file (`state.file`, DESIGN.md §5): what must survive a restart so that a
+ * The state file (`state.file`, docs/configuration.md): what must survive a restart so that a
  * restart neither re-pages a firing alert as new (alert states with their startsAt) nor
  * misses a key rotation that happened while the daemon was down (the last key set per
  * IdP, compared on the first run), plus the last served thumbprints and the recent chain
@@ -15,39 +15,19 @@ import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { AlertingPersistence, AlertingSnapshot } from '../alerts/alerting.js';
+import { alertInstanceSchema } from '../alerts/engine.js';
+import { idpMemorySchema } from '../targets/memory.js';
 
 /** The file format's version; a file of another version is ignored (logged). */
 export const STATE_VERSION = 1;
 
-const labels = z.record(z.string(), z.string());
-const alertSchema = z.object({
-  fingerprint: z.string(),
-  labels,
-  annotations: z.object({ summary: z.string(), description: z.string(), runbook_url: z.string() }),
-  state: z.enum(['pending', 'firing', 'resolved']),
-  activeAt: z.number(),
-  firedAt: z.number().nullable(),
-  resolvedAt: z.number().nullable(),
-  badStreak: z.number().int().min(0),
-  goodStreak: z.number().int().min(0),
-  fireAfter: z.number().int().min(1),
-  lastEvaluatedAt: z.number(),
-});
-const sha1OrNull = z.string().nullable();
-const idpSchema = z.object({
-  keyIds: z.array(z.string()).nullable(),
-  lastKeyChange: z.number().nullable(),
-  thumbprints: z.object({ discovery: sha1OrNull, jwks: sha1OrNull }),
-  chainSeconds: z.array(z.number()),
-  rateLimited: z.object({ discovery: z.array(z.boolean()), jwks: z.array(z.boolean()) }),
-  lastRunAt: z.number().nullable(),
-});
 const stateSchema = z.object({
   version: z.literal(STATE_VERSION),
   /** Wall-clock ms of the write. */
   savedAt: z.number(),
-  alerts: z.array(alertSchema),
-  idps: z.record(z.string(), idpSchema),
+  alerts: z.array(alertInstanceSchema),
+  idps: z.record(z.string(), idpMemorySchema),
 });
 
 /** The content of the state file. */
@@ -218,5 +198,24 @@ export function createStateSaver(file: Pick<StateFile, 'write'>, current: () => 
       requested += 1;
       await ensureRunning();
     },
+  };
+}
+
+/**
+ * The state file as alerting's persistence: snapshots go in with the file's version and
+ * the time of the write, and come back out of a checked file.
+ */
+export function statePersistence(file: Pick<StateFile, 'read' | 'write'>, now: () => number): AlertingPersistence {
+  let saver: ReturnType<typeof createStateSaver> | null = null;
+  let current: () => AlertingSnapshot = () => ({ alerts: [], idps: {} });
+  const saverFor = (snapshot: () => AlertingSnapshot) => {
+    current = snapshot;
+    saver ??= createStateSaver(file, () => ({ version: STATE_VERSION, savedAt: now(), ...current() }));
+    return saver;
+  };
+  return {
+    read: () => file.read(),
+    requestSave: (snapshot) => saverFor(snapshot).request(),
+    flush: (snapshot) => saverFor(snapshot).flush(),
   };
 }

@@ -1,24 +1,24 @@
 /**
- * The status page `GET /` (DESIGN.md §6.3): server-rendered HTML with inline CSS and SVG,
+ * The status page `GET /` (docs/architecture.md): server-rendered HTML with inline CSS and SVG,
  * no script, no external asset, refreshing itself with a meta refresh. It shows, per IdP,
  * the state, the last result of each check with its phases, the chain latency of recent
  * runs against the budget, cache verdict, keys, TLS expiry and thumbprint, STS outcomes
  * per region, firing alerts (when the status document has them), and what to do about
- * each finding: the same lines and remedies as `idp-canary check` (src/check/).
+ * each finding: the same lines and remedies as `idp-canary check` (src/report/).
  *
  * Everything shown is escaped: issuers, details and header values come from servers the
  * canary does not control. The status document holds no secret and nothing is added.
  * Values tests read carry `data-idp`, `data-check`, `data-sts` and `data-field` attributes.
  */
-import type { App } from '../app.js';
-import { buildReport, type ReportLine } from '../check/report.js';
-import type { CheckResult } from '../probes/types.js';
-import type { StsProbeResult } from '../probes/sts-probe.js';
-import { firingAlerts, type PageAlert } from './status-page/alerts.js';
-import { renderChainChart } from './status-page/chart.js';
-import { esc, fmtSeconds, fmtTime, num, safeHref } from './status-page/html.js';
+import type { App } from '../../daemon/app.js';
+import type { ReportLine } from '../../report/report.js';
+import type { CheckResult } from '../../probes/types.js';
+import type { StsProbeResult } from '../../probes/sts-probe.js';
+import { firingAlerts, type PageAlert } from './alerts.js';
+import { renderChainChart } from './chart.js';
+import { esc, fmtSeconds, fmtTime, num, safeHref } from './html.js';
 
-export { escapeHtml } from './status-page/html.js';
+export { escapeHtml } from './html.js';
 
 /** The status document (`GET /api/v1/status`). */
 export type Status = ReturnType<App['status']>;
@@ -40,19 +40,15 @@ const PHASE_NAMES = ['resolve', 'connect', 'tls', 'processing', 'transfer'] as c
 
 const badge = (state: string, field: string, extra = '') => `<span class="badge ${esc(state)}" data-field="${field}"${extra}>${esc(state)}</span>`;
 
-/** The findings (warn and fail lines) of an IdP's last run, as `check` would report them. */
-function findingsOf(idp: IdpStatus, now: number, warningRatio: number): ReportLine[] {
-  if (idp.last === null) return [];
-  const sts = idp.sts.map((entry) => entry.last).filter((last): last is StsProbeResult => last !== null);
-  const report = buildReport({
-    issuer: idp.issuer,
-    idp: { ...idp.last, jwksBody: null },
-    sts,
-    thumbprints: [],
-    nowMs: now,
-    budgetWarningRatio: warningRatio,
+/** The findings of an IdP's last run and of its STS probes' (a token line shared by several regions once). */
+function findingsOf(idp: IdpStatus): ReportLine[] {
+  const seen = new Set<string>();
+  return [...idp.findings, ...idp.sts.flatMap((entry) => entry.findings)].filter((line) => {
+    const key = `${line.id}\u0000${line.value}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
-  return report.checks.filter((line) => line.status !== 'pass');
 }
 
 function renderFindings(findings: readonly ReportLine[]): string {
@@ -240,9 +236,9 @@ th,td{text-align:left;padding:.3em .5em;border-bottom:1px solid var(--line);vert
 tr.sub td{border-bottom:1px solid var(--line);padding-top:0;font-size:.9em}
 .scroll{overflow-x:auto;max-width:100%}
 .summary td:first-child{font-weight:600}
-.summary tr.failing td:nth-child(2){color:var(--fail);font-weight:700}.summary tr.ok td:nth-child(2){color:var(--ok)}
+.summary tr.failing td:nth-child(2){color:var(--fail);font-weight:700}.summary tr.warning td:nth-child(2){color:var(--warn);font-weight:700}.summary tr.ok td:nth-child(2){color:var(--ok)}
 section.idp{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--pending);border-radius:8px;padding:10px 14px;margin:14px 0}
-section.idp.ok{border-left-color:var(--ok)}section.idp.verdict-warn{border-left-color:var(--warn)}section.idp.failing,section.idp.verdict-fail{border-left-color:var(--fail)}
+section.idp.ok{border-left-color:var(--ok)}section.idp.warning{border-left-color:var(--warn)}section.idp.verdict-warn{border-left-color:var(--warn)}section.idp.failing,section.idp.verdict-fail{border-left-color:var(--fail)}
 section.idp h2{margin:.1em 0;font-size:1.2em;display:flex;gap:.5em;align-items:center;flex-wrap:wrap}
 section.idp h3{font-size:1em;margin:1em 0 .3em}
 .issuer{margin:.2em 0}
@@ -281,9 +277,9 @@ export function renderStatusPage(status: Status, options: StatusPageOptions = {}
   const refresh = Math.max(5, Math.floor(options.refreshSeconds ?? 30));
   const warningRatio = options.warningRatio ?? 0.6;
   const alerts = firingAlerts(status);
-  const counts = { ok: 0, failing: 0, pending: 0 } as Record<string, number>;
+  const counts = { ok: 0, warning: 0, failing: 0, pending: 0 } as Record<string, number>;
   for (const idp of status.idps) counts[idp.health] = (counts[idp.health] ?? 0) + 1;
-  const findingsByIdp = new Map(status.idps.map((idp) => [idp.name, findingsOf(idp, now, warningRatio)]));
+  const findingsByIdp = new Map(status.idps.map((idp) => [idp.name, findingsOf(idp)]));
 
   const summaryRows = status.idps
     .map((idp) => {
@@ -318,7 +314,7 @@ export function renderStatusPage(status: Status, options: StatusPageOptions = {}
 </head><body><main>
 <header><h1>idp-canary</h1>
 <p class="muted">What AWS STS AssumeRoleWithWebIdentity depends on, watched from outside. Version ${esc(status.version)} · started ${esc(status.startedAt)} · ${status.ready ? 'probing' : 'not ready'} · page generated ${esc(fmtTime(now))}, refreshes every ${refresh} s.</p>
-<p data-field="counts"><span class="badge ok">${counts.ok ?? 0} ok</span> <span class="badge failing">${counts.failing ?? 0} failing</span> <span class="badge pending">${counts.pending ?? 0} pending</span>${alerts.length ? ` <span class="badge critical">${alerts.length} alerts firing</span>` : ''}</p>
+<p data-field="counts"><span class="badge ok">${counts.ok ?? 0} ok</span> <span class="badge warning">${counts.warning ?? 0} warning</span> <span class="badge failing">${counts.failing ?? 0} failing</span> <span class="badge pending">${counts.pending ?? 0} pending</span>${alerts.length ? ` <span class="badge critical">${alerts.length} alerts firing</span>` : ''}</p>
 </header>
 ${renderAlerts(global, 'Firing alerts')}
 ${status.idps.length === 0 ? '<p>No IdP is configured.</p>' : `<div class="scroll"><table class="summary"><thead><tr><th>IdP</th><th>State</th><th>Chain / budget</th><th>Findings</th><th></th></tr></thead><tbody>

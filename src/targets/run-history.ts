@@ -4,7 +4,8 @@
  * instead of the 130 an object with four boxed numbers takes. At 5,000 IdPs keeping 60
  * runs each, that is 10 MB instead of 40.
  */
-import { FAILURE_REASONS, type FailureReason } from './probes/reasons.js';
+import { FAILURE_REASONS, type FailureReason } from '../probes/reasons.js';
+import { RingSlots } from './ring.js';
 
 /** One past run, summarised for the status API and the page. */
 export interface RunSummary {
@@ -27,10 +28,10 @@ export class RunHistory {
   private readonly ok: Uint8Array;
   /** Index into FAILURE_REASONS, NO_REASON for none. */
   private readonly reason: Uint8Array;
-  private next = 0;
-  private count = 0;
+  private readonly slots: RingSlots;
 
   constructor(readonly capacity: number) {
+    this.slots = new RingSlots(capacity);
     this.startedAt = new Float64Array(capacity);
     this.chainSeconds = new Float64Array(capacity);
     this.discoverySeconds = new Float64Array(capacity);
@@ -40,26 +41,22 @@ export class RunHistory {
   }
 
   push(run: RunSummary): void {
-    const i = this.next;
+    const i = this.slots.claim();
     this.startedAt[i] = run.startedAt;
     this.chainSeconds[i] = run.chainSeconds ?? Number.NaN;
     this.discoverySeconds[i] = run.discoverySeconds;
     this.jwksSeconds[i] = run.jwksSeconds ?? Number.NaN;
     this.ok[i] = run.ok ? 1 : 0;
     this.reason[i] = run.reason === null ? NO_REASON : FAILURE_REASONS.indexOf(run.reason);
-    this.next = (i + 1) % this.capacity;
-    this.count = Math.min(this.count + 1, this.capacity);
   }
 
   get size(): number {
-    return this.count;
+    return this.slots.size;
   }
 
   /** Oldest first. */
   toArray(): RunSummary[] {
-    const first = this.count < this.capacity ? 0 : this.next;
-    return Array.from({ length: this.count }, (_, k) => {
-      const i = (first + k) % this.capacity;
+    return this.slots.order().map((i) => {
       const chain = this.chainSeconds[i]!;
       const jwks = this.jwksSeconds[i]!;
       const reason = this.reason[i]!;

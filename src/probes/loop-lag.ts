@@ -128,3 +128,15 @@ export function createLoopLagMonitor(options: LoopLagOptions = {}): LoopLagMonit
     },
   };
 }
+
+/**
+ * Whether a measured latency is above a threshold when the reading may be inflated by up
+ * to `lagSeconds` (lag only ever makes a reading longer: the true value lies in
+ * [measured - lag, measured]); null when the threshold falls inside that interval. The
+ * budget verdict of a run and the near-budget rule both use it.
+ */
+export function lagVerdict(measuredSeconds: number, thresholdSeconds: number, lagSeconds: number): boolean | null {
+  if (measuredSeconds <= thresholdSeconds) return false;
+  if (measuredSeconds - lagSeconds > thresholdSeconds) return true;
+  return null;
+}

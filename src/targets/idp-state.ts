@@ -1,19 +1,18 @@
 /**
  * What the daemon remembers about one IdP between runs: the last result, a short
- * history for the status API, the key set for rotation detection, and whether it is
- * currently ok (so logs record state changes, not every run).
+ * history for the status API, the key set for rotation detection, and its health with
+ * the findings behind it.
  */
-import type { IdpTarget } from './config/load.js';
-import type { IdpProbeResult } from './probes/types.js';
+import type { IdpTarget } from '../config/load.js';
+import type { IdpProbeResult } from '../probes/types.js';
+import type { ReportLine } from '../report/report.js';
+import { judge, type Health, type Judged } from './health.js';
 import { RunHistory, type RunSummary } from './run-history.js';
 
 export type { RunSummary } from './run-history.js';
 
-export type Health = 'pending' | 'ok' | 'failing';
-
-export interface IdpState {
+export interface IdpState extends Judged {
   target: IdpTarget;
-  health: Health;
   last: IdpProbeResult | null;
   history: RunHistory;
   keyIds: string[] | null;
@@ -29,6 +28,7 @@ export function newIdpState(target: IdpTarget): IdpState {
   return {
     target,
     health: 'pending',
+    findings: [],
     last: null,
     history: new RunHistory(target.historySize),
     keyIds: null,
@@ -49,16 +49,13 @@ export function summarise(result: IdpProbeResult): RunSummary {
   };
 }
 
-/** Folds a run into the state; returns the health transition, if any. */
-export function applyResult(state: IdpState, result: IdpProbeResult): { from: Health; to: Health } | null {
-  const from = state.health;
-  const to: Health = result.ok ? 'ok' : 'failing';
+/** Folds a run and its findings into the state; returns the health transition, if any. */
+export function applyResult(state: IdpState, result: IdpProbeResult, findings: ReportLine[]): { from: Health; to: Health } | null {
   state.last = result;
   state.history.push(summarise(result));
   if (result.keyIds !== null) state.keyIds = result.keyIds;
   if (result.jwksBody !== null) state.jwksBody = result.jwksBody;
   if (result.tokenEndpoint !== null) state.tokenEndpoint = result.tokenEndpoint;
   if (result.keySetChange !== null) state.lastKeyChange = result.startedAt;
-  state.health = to;
-  return from === to ? null : { from, to };
+  return judge(state, findings);
 }

@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { buildReport } from '../../src/check/report.js';
-import { formatHuman, formatJson, terminalSafe, useColor } from '../../src/check/format.js';
-import { curlHeaders, shellQuote } from '../../src/check/confirm.js';
+import { buildReport } from '../../src/report/report.js';
+import { formatHuman, formatJson, terminalSafe, useColor } from '../../src/report/format.js';
+import { curlHeaders, shellQuote } from '../../src/report/confirm.js';
 import { checkResult, idpResult, ISSUER, NOW } from './results.js';
 
 const hostileDetail = 'boom \u001b[2J\u001b[31mRED\u001b[0m \u202eevil\u009b1m';
