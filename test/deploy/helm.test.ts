@@ -467,8 +467,8 @@ describe('helm chart', helmOptions(), () => {
     assert.equal(endpoint.basicAuth, undefined);
     assert.equal(endpoint.scheme, 'http');
     const pod = at(workload(objects), 'spec.template.spec');
-    assert.deepEqual(pod.volumes.find((volume: { name: string }) => volume.name === 'secrets'), { name: 'secrets', secret: { secretName: SECRET } });
-    assert.deepEqual(container(objects).volumeMounts.find((mount: { name: string }) => mount.name === 'secrets'), { name: 'secrets', mountPath: '/etc/idp-canary-secrets', readOnly: true });
+    assert.deepEqual(pod.volumes.find((volume: { name: string }) => volume.name === 'existing-secret'), { name: 'existing-secret', secret: { secretName: SECRET } });
+    assert.deepEqual(container(objects).volumeMounts.find((mount: { name: string }) => mount.name === 'existing-secret'), { name: 'existing-secret', mountPath: '/etc/idp-canary-secrets', readOnly: true });
     assert.equal(renderedConfig(objects).server.auth.bearerTokenFile, `/etc/idp-canary-secrets/${endpoint.authorization.credentials.key}`, 'the daemon and Prometheus read the same key');
   });
 

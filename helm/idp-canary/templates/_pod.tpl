@@ -96,7 +96,7 @@ spec:
           readOnly: true
         {{- end }}
         {{- if .Values.existingSecret }}
-        - name: secrets
+        - name: existing-secret
           mountPath: {{ include "idp-canary.secretsDir" . }}
           readOnly: true
         {{- end }}
@@ -123,7 +123,7 @@ spec:
               path: {{ base .Values.stsToken.path }}
     {{- end }}
     {{- if .Values.existingSecret }}
-    - name: secrets
+    - name: existing-secret
       secret:
         secretName: {{ .Values.existingSecret }}
     {{- end }}
