@@ -104,3 +104,33 @@ describe('scheduler groups', () => {
     await scheduler.stop(100);
   });
 });
+
+describe('first round', () => {
+  test('a new job runs once within the first-round window, then keeps its schedule; nextRunAt says when', async () => {
+    const overruns: string[] = [];
+    const scheduler = createScheduler({ onOverrun: (name) => overruns.push(name), firstRoundMs: 400 });
+    const started: number[] = [];
+    const before = Date.now();
+    // Once a year: without the first round, nothing would run during this test.
+    scheduler.add({ name: 'yearly', schedule: '0 0 1 1 *', run: async () => void started.push(Date.now()) });
+    const due = scheduler.nextRunAt('yearly');
+    assert.ok(due !== null && due >= before && due <= before + 400, `first run due at +${(due ?? 0) - before} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(started.length, 1, 'exactly one first-round run');
+    assert.ok(started[0]! - before <= 400 + 200, `ran at +${started[0]! - before} ms`);
+    const next = scheduler.nextRunAt('yearly');
+    assert.ok(next !== null && next > Date.now() + 86_400_000, 'then the yearly schedule');
+    assert.deepEqual(overruns, []);
+    assert.equal(scheduler.nextRunAt('unknown'), null);
+    await scheduler.stop(100);
+  });
+
+  test('without a first round a job waits for its schedule', async () => {
+    const scheduler = createScheduler({ onOverrun: () => undefined });
+    let runs = 0;
+    scheduler.add({ name: 'yearly', schedule: '0 0 1 1 *', run: async () => void runs++ });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(runs, 0);
+    await scheduler.stop(100);
+  });
+});

@@ -87,6 +87,16 @@ describe('status page', () => {
     assert.match(html, /<tr class="ok" data-idp-row="good"><td>good<\/td><td>ok<\/td>/);
   });
 
+  test('a timing-suspect run says in a sentence what that means; the next run is shown', () => {
+    const suspect = idpResult({ timing: { maxLoopLagSeconds: 0.04, totalLoopLagSeconds: 0.042, suspect: true } });
+    const next = new Date(NOW + 12_000).toISOString();
+    const html = renderStatusPage(status([entry('busy', suspect, { nextRunAt: next }), entry('calm', idpResult())]), { now: NOW });
+    assert.match(section(html, 'busy'), /data-field="timing-suspect">Timings suspect: .*up to 42 ms too long \(never too short\)/);
+    assert.doesNotMatch(section(html, 'calm'), /timing-suspect/);
+    assert.match(section(html, 'busy'), new RegExp(`data-field="next-run">${next.replace(/\.\d{3}Z$/, 'Z')}<`));
+    assert.match(section(html, 'calm'), /data-field="next-run">–</, 'unknown: a dash');
+  });
+
   test('hostile strings from servers and config are escaped everywhere', () => {
     const evil = `"><img src=x onerror=alert(1)><script>alert('x')</script>`;
     const last = idpResult({

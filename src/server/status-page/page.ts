@@ -52,6 +52,12 @@ function findingsOf(idp: IdpStatus): ReportLine[] {
   });
 }
 
+/** What "timings suspect" means, in a sentence. */
+export function suspectSentence(lagSeconds: number): string {
+  const ms = Math.max(1, Math.round(lagSeconds * 1000));
+  return `Timings suspect: the canary's probe thread was busy for up to ${ms} ms while this run was timed, so its times may be up to ${ms} ms too long (never too short); they are still shown and exported, and a budget verdict that the ${ms} ms could change is withheld.`;
+}
+
 function renderFindings(findings: readonly ReportLine[]): string {
   if (findings.length === 0) return '';
   const items = findings
@@ -208,7 +214,8 @@ function renderIdp(idp: IdpStatus, findings: readonly ReportLine[], alerts: read
   return (
     `<section class="idp ${esc(idp.health)} verdict-${verdict}" id="idp-${esc(idp.name)}" data-idp="${esc(idp.name)}">` +
     `<h2><span class="name">${esc(idp.name)}</span> ${badge(idp.health, 'health')} <span class="badge ${verdict}" data-field="verdict" data-value="${verdict}">${verdictText}</span></h2>` +
-    `<p class="issuer"><code data-field="issuer">${esc(idp.issuer)}</code><br><span class="muted">last run ${esc(fmtTime(last?.startedAt ?? null))} · schedule <code>${esc(idp.schedule)}</code>${last?.timing.suspect ? ' · timings suspect (event loop lag)' : ''}</span></p>` +
+    `<p class="issuer"><code data-field="issuer">${esc(idp.issuer)}</code><br><span class="muted">last run ${esc(fmtTime(last?.startedAt ?? null))} · next run <span data-field="next-run">${esc(fmtTime(idp.nextRunAt === null ? null : Date.parse(idp.nextRunAt)))}</span> · schedule <code>${esc(idp.schedule)}</code></span></p>` +
+    (last?.timing.suspect ? `<p class="muted" data-field="timing-suspect">${esc(suspectSentence(last.timing.totalLoopLagSeconds))}</p>` : '') +
     renderAlerts(alerts, 'Firing alerts') +
     renderFindings(findings) +
     `<h3>Fetch chain, recent runs</h3>${renderChainChart(idp.name, idp.history, idp.budgetSeconds, warningRatio)}` +
