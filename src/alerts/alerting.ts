@@ -16,6 +16,9 @@ import type { IdpMemory } from '../targets/memory.js';
 import { stsKey } from '../targets/sts-state.js';
 import { createAlertmanagerSink, defaultSetTimer, type NotificationResult, type OutgoingAlert, type SetTimer, type SinkOptions } from './alertmanager.js';
 import { createAlertEngine, type AlertInstance, type Transition } from './engine.js';
+import { EGRESS_REASONS, judgeEgress } from './egress.js';
+import { createTimingWindow } from './timing-window.js';
+import type { FailureReason } from '../probes/reasons.js';
 import {
   ALERT_CATALOG,
   ALERT_NAMES,
@@ -26,6 +29,9 @@ import {
   emptyIdpMemory,
   evaluateIdpRules,
   evaluateStaleRule,
+  evaluateEgressRule,
+  evaluateTimingRule,
+  type Observation,
   evaluateStsRules,
   foldIdpRun,
   foldStsRun,
@@ -171,6 +177,38 @@ export function createAlerting(deps: AlertingDeps) {
     });
   }
 
+  /**
+   * Each IdP's run of transport failures: an IdP counts towards the egress verdict once it
+   * has failed at the transport as many times in a row as a Down alert needs, so the
+   * egress alert fires no later than the per-IdP alerts it holds back.
+   */
+  const transport = new Map<string, { reason: FailureReason; streak: number } | null>();
+  const controls = new Map<string, boolean | null>();
+  const timing = createTimingWindow();
+
+  function syncControls(current: Config): void {
+    for (const url of [...controls.keys()]) if (!current.control.includes(url)) controls.delete(url);
+    for (const url of current.control) if (!controls.has(url)) controls.set(url, null);
+  }
+  syncControls(config);
+
+  function noteTransport(result: IdpProbeResult): void {
+    const failed = [result.discovery, result.jwks].find((check) => check !== null && !check.ok);
+    const reason = failed?.reason ?? null;
+    if (reason === null || !EGRESS_REASONS.has(reason)) {
+      transport.set(result.idp, null);
+      return;
+    }
+    const before = transport.get(result.idp);
+    transport.set(result.idp, { reason, streak: before?.reason === reason ? before.streak + 1 : 1 });
+  }
+
+  function egressObservations(context: RuleContext): Observation[] {
+    const needed = config.alerts.failuresBeforeFiring;
+    const idps = [...transport].map(([name, run]) => ({ name, transportFailure: run !== null && run.streak >= needed ? run.reason : null }));
+    return evaluateEgressRule(judgeEgress({ idps, controls: [...controls].map(([url, reachable]) => ({ url, reachable })) }), context);
+  }
+
   function ctx(): RuleContext {
     return { thresholds: thresholdsOf(config), now: now(), runbookBaseUrl, latencyRegression };
   }
@@ -253,8 +291,11 @@ export function createAlerting(deps: AlertingDeps) {
     for (const name of [...watchedSince.keys()]) if (!idps.has(name)) watchedSince.delete(name);
     const probes = stsKeysOf(current);
     for (const key of [...stsMemory.keys()]) if (!probes.has(key)) stsMemory.delete(key);
+    for (const name of [...transport.keys()]) if (!idps.has(name)) transport.delete(name);
+    syncControls(current);
     return engine.resolveWhere((labels) => {
-      const target = labels.idp === undefined ? undefined : idps.get(labels.idp);
+      if (labels.idp === undefined) return false; // the canary's own alerts (egress, timing) outlive any target
+      const target = idps.get(labels.idp);
       if (target === undefined) return true;
       if (labels.alertname === 'IdPTLSThumbprintMismatch') return target.thumbprints.length === 0;
       if (labels.probe === undefined) return false;
@@ -335,8 +376,16 @@ export function createAlerting(deps: AlertingDeps) {
         logger.warn({ idp: result.idp, ...change }, `IdP ${result.idp} now serves another top intermediate certificate for ${change.check} (IAM thumbprint)`);
       }
       const observations = evaluateIdpRules({ result, memory: folded.memory, facts, configuredThumbprints: target.thumbprints }, context);
-      handle(engine.observe(observations));
+      noteTransport(result);
+      timing.add(context.now, result.timing.suspect);
+      handle(engine.observe([...observations, ...egressObservations(context), ...evaluateTimingRule(timing.totals(context.now), context)]));
       requestSave(facts.keyChange !== null || facts.thumbprintChanges.length > 0);
+    },
+    /** Records a control URL's fetch (true: it answered) and re-judges the canary's egress. */
+    observeControl(url: string, reachable: boolean): void {
+      if (stopped || !controls.has(url)) return;
+      controls.set(url, reachable);
+      handle(engine.observe(egressObservations(ctx())));
     },
     /** Evaluates the STS rules on one completed STS probe run (a StsProbeResult). */
     observeSts(result: StsResultLike): void {

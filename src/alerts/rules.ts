@@ -14,6 +14,8 @@ import { PHASES } from '../http/types.js';
 import { boundedText, MAX_TEXT_CHARS } from '../text/bounded.js';
 import type { CheckName, CheckResult, IdpProbeResult } from '../probes/types.js';
 import { lagVerdict } from '../probes/loop-lag.js';
+import type { EgressVerdict } from './egress.js';
+import { timingUnreliable } from './timing-window.js';
 import { WINDOW_RUNS, keep, type IdpMemory, type IdpRunFacts, type LatencyRegressionOptions, type StsMemory } from '../targets/memory.js';
 
 export {
@@ -47,6 +49,8 @@ export const ALERT_CATALOG = {
   STSAssumeRoleFailing: { severity: 'critical', summary: 'AssumeRoleWithWebIdentity for {idp}/{probe} fails in {region}' },
   STSAssumeRoleFlaky: { severity: 'warning', summary: 'AssumeRoleWithWebIdentity for {idp}/{probe} in {region} needs retries' },
   IdPCanaryProbesStale: { severity: 'critical', summary: 'No probe run of {idp} completed for 3 schedule periods' },
+  IdPCanaryEgressDown: { severity: 'critical', summary: "The canary cannot reach its IdPs: its own network (DNS, egress, proxy) is down" },
+  IdPCanaryTimingUnreliable: { severity: 'warning', summary: "Over 20 % of the canary's runs were timed while its host was overloaded" },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 /** The name of a built-in alert (the `alertname` label). */
@@ -442,4 +446,24 @@ export function evaluateStaleRule(input: StaleInput, ctx: RuleContext): Observat
     `no run of ${input.idp} completed for ${formatAge(age)} (schedule period ${formatAge(input.periodMs)}, ` +
       `alert after ${STALE_PERIODS} periods); last completed run: ${last}`,
     1);
+}
+
+/** IdPCanaryEgressDown on the egress verdict (egress.ts); says nothing while it cannot tell. */
+export function evaluateEgressRule(verdict: EgressVerdict, ctx: RuleContext): Observation[] {
+  if (verdict.down === null) return [];
+  return [
+    observe(ctx, 'IdPCanaryEgressDown', {}, verdict.down,
+      `${verdict.detail}: the canary's own resolver, egress rules or proxy are the likely cause, not the IdPs; per-IdP Down alerts are held back while this fires`),
+  ];
+}
+
+/** IdPCanaryTimingUnreliable on the runs of the last 10 minutes (timing-window.ts). */
+export function evaluateTimingRule(totals: { runs: number; suspect: number }, ctx: RuleContext): Observation[] {
+  const verdict = timingUnreliable(totals);
+  if (verdict === null) return [];
+  const share = Math.round((totals.suspect / totals.runs) * 100);
+  return [
+    observe(ctx, 'IdPCanaryTimingUnreliable', {}, verdict,
+      `${totals.suspect} of ${totals.runs} runs (${share} %) in the last 10 minutes were timed while the probe thread was blocked: their latencies are upper bounds; give the canary more CPU or fewer IdPs per replica`, 1),
+  ];
 }

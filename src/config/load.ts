@@ -68,6 +68,8 @@ export interface Config {
   readonly server: ServerConfig;
   readonly idps: readonly IdpTarget[];
   readonly alertmanager: ParsedConfig['alertmanager'];
+  /** URLs known to be up, to tell the canary's own egress from its IdPs. */
+  readonly control: readonly string[];
   readonly alerts: ParsedConfig['alerts'];
   readonly state: ParsedConfig['state'];
 }
@@ -294,6 +296,7 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
     server: { ...splitListen(config.server.listen), ...(auth === undefined ? {} : { auth }), ...(tls === null ? {} : { tls }) },
     idps,
     alertmanager: config.alertmanager,
+    control: config.control,
     alerts: config.alerts,
     state: config.state,
   });

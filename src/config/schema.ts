@@ -259,6 +259,14 @@ export const configSchema = z
           });
         });
       }),
+    control: z
+      .array(idpUrl('each control URL'))
+      .max(10)
+      .default([])
+      .meta({
+        description:
+          'URLs known to be up (any HTTP answer counts), fetched on the default schedule: when they fail at the transport too, IdPs failing together is the canary\'s own egress (IdPCanaryEgressDown), not the IdPs',
+      }),
     alertmanager: z
       .strictObject({
         urls: z.array(httpsUrl('each URL')).min(1),
