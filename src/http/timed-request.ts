@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { forbiddenAddress } from './address-policy.js';
 import { classifyTransportError, type Stage } from './classify.js';
-import { createChainCache, describePeerChain } from './tls-chain.js';
+import { createChainCache } from './tls-chain.js';
 import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings, TlsInfo } from './types.js';
 
 export interface HttpDeps {
@@ -235,7 +235,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
             marks.secured = read();
             if (!secure.authorized) {
               // Rejected: describe the chain as served, for the report.
-              tlsInfo = describePeerChain(secure.getPeerCertificate(true))?.info;
+              tlsInfo = chains.describe(secure, `${address}:${port}`)?.info;
               const why = secure.authorizationError;
               reject(new StageError('tls', errorCode(why) ?? String(why), `certificate not trusted: ${String(why)}`));
               return;

@@ -28,6 +28,12 @@ export interface TlsInfo {
    * the top intermediate CA.
    */
   topIntermediateSha1: string;
+  /**
+   * The served chain leads to one of Node's bundled public roots (`tls.rootCertificates`)
+   * alone, without `tls.caFile` or NODE_EXTRA_CA_CERTS. STS ignores thumbprints for such
+   * a chain.
+   */
+  publiclyTrusted: boolean;
 }
 
 export interface TimedResponse {

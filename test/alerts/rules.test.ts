@@ -317,7 +317,7 @@ describe('TLS rules', () => {
   test('IdPTLSCertExpiringSoon per check within certExpiryWarning, with the date and time left', () => {
     const notAfter = (T0 + 9.5 * 86_400_000) / 1000;
     const expiring = check('jwks', {
-      tls: { chain: [{ subject: 'CN=idp.example', issuer: 'CN=CA', notAfter, sha1: 'cd'.repeat(20) }], earliestNotAfter: notAfter, topIntermediateSha1: 'cd'.repeat(20) },
+      tls: { chain: [{ subject: 'CN=idp.example', issuer: 'CN=CA', notAfter, sha1: 'cd'.repeat(20) }], earliestNotAfter: notAfter, topIntermediateSha1: 'cd'.repeat(20), publiclyTrusted: false },
     });
     const observations = evaluate([idpResult({ jwks: expiring })]);
     const soon = only(observations, 'IdPTLSCertExpiringSoon', { check: 'jwks' });
@@ -332,7 +332,7 @@ describe('TLS rules', () => {
 
   test('an expired certificate says so', () => {
     const notAfter = (T0 - 3_600_000) / 1000;
-    const expired = check('discovery', { tls: { chain: [], earliestNotAfter: notAfter, topIntermediateSha1: 'cd'.repeat(20) } });
+    const expired = check('discovery', { tls: { chain: [], earliestNotAfter: notAfter, topIntermediateSha1: 'cd'.repeat(20), publiclyTrusted: false } });
     const soon = only(evaluate([idpResult({ discovery: expired })]), 'IdPTLSCertExpiringSoon', { check: 'discovery' });
     assert.equal(soon.bad, true);
     assert.match(soon.annotations.description, /expired 2030-01-01T11:00:00\.000Z \(1 hours ago\)/);
@@ -353,7 +353,7 @@ describe('TLS rules', () => {
   test('a change of the served top intermediate is reported by the fold', () => {
     const first = foldIdpRun(emptyIdpMemory(), idpResult(), T0).memory;
     const other = 'cd'.repeat(20);
-    const moved = check('jwks', { tls: { chain: [], earliestNotAfter: (T0 + 90 * 86_400_000) / 1000, topIntermediateSha1: other } });
+    const moved = check('jwks', { tls: { chain: [], earliestNotAfter: (T0 + 90 * 86_400_000) / 1000, topIntermediateSha1: other, publiclyTrusted: false } });
     const { facts } = foldIdpRun(first, idpResult({ jwks: moved }), T0);
     assert.deepEqual(facts.thumbprintChanges, [{ check: 'jwks', from: 'ab'.repeat(20), to: other }]);
   });

@@ -20,7 +20,7 @@ function check(name: 'discovery' | 'jwks', extra: Partial<CheckResult> = {}): Ch
     timings,
     responseBytes: 100,
     cache: { cacheable: true, maxAgeSeconds: 300, ageSeconds: null, problems: [] },
-    tls: { chain: [], earliestNotAfter: 1_900_000_000, topIntermediateSha1: 'a'.repeat(40) },
+    tls: { chain: [], earliestNotAfter: 1_900_000_000, topIntermediateSha1: 'a'.repeat(40), publiclyTrusted: false },
     warnings: [],
     ...extra,
   };
