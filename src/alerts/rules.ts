@@ -13,6 +13,7 @@
 import { diffKeySets, type KeySetChange } from '../oidc/jwks.js';
 import { PHASES } from '../http/types.js';
 import type { CheckName, CheckResult, IdpProbeResult } from '../probes/types.js';
+import { thumbprintVerdict } from '../probes/thumbprint-verdict.js';
 
 /** Alert severities, as the `severity` label carries them. */
 export type Severity = 'critical' | 'warning' | 'info';
@@ -418,12 +419,15 @@ export function evaluateIdpRules(input: IdpRuleInput, ctx: RuleContext): Observa
     );
   }
 
-  if (result.thumbprintMatch !== null) {
-    const served = [result.discovery, result.jwks]
-      .flatMap((check) => (check?.tls ? [`${check.check} ${check.tls.topIntermediateSha1}`] : []));
+  // Thumbprints matter to STS only for chains that do not end at a public root.
+  const chains = [result.discovery, result.jwks].flatMap((check) => (check?.tls ? [{ check: check.check, tls: check.tls }] : []));
+  const verdict = thumbprintVerdict(input.configuredThumbprints, chains.map((chain) => chain.tls));
+  if (verdict === 'match' || verdict === 'mismatch' || verdict === 'not_used') {
+    const served = chains.map(({ check, tls }) => `${check} ${tls.topIntermediateSha1}${tls.publiclyTrusted ? ' (publicly trusted: STS ignores thumbprints)' : ''}`);
     out.push(
-      observe(ctx, 'IdPTLSThumbprintMismatch', { idp }, !result.thumbprintMatch,
-        `top intermediate served: ${list(served)}; configured thumbprints: ${list(input.configuredThumbprints)}`),
+      observe(ctx, 'IdPTLSThumbprintMismatch', { idp }, verdict === 'mismatch',
+        `top intermediate served: ${list(served)}; configured thumbprints: ${list(input.configuredThumbprints)}` +
+          (verdict === 'not_used' ? '; every chain ends at a public root CA, so STS does not use the thumbprints' : '')),
     );
   }
   return out;

@@ -249,21 +249,24 @@ function tlsLines(result: IdpProbeResult, input: ReportInput, confirm: ConfirmOp
     lines.push(line('tls.expiry', 'TLS certificate expiry', 'pass', `${days} days left`, `${host}: earliest notAfter ${when}`));
   }
 
-  const byHost = new Map<string, { url: string; sha1: string }>();
-  for (const entry of served) byHost.set(new URL(entry.url).host, { url: entry.url, sha1: entry.tls.topIntermediateSha1 });
+  const byHost = new Map<string, { url: string; sha1: string; publiclyTrusted: boolean }>();
+  for (const entry of served) byHost.set(new URL(entry.url).host, { url: entry.url, sha1: entry.tls.topIntermediateSha1, publiclyTrusted: entry.tls.publiclyTrusted });
   const shown = [...byHost].map(([h, { sha1 }]) => (byHost.size === 1 ? sha1 : `${h} ${sha1}`)).join(', ');
-  const detail = 'SHA-1 of the last certificate served (the top intermediate): compare with the IAM OIDC provider\'s ThumbprintList';
-  // The probe judged the served chains against the configured list (`--thumbprint` or tls.thumbprints).
+  const allPublic = [...byHost.values()].every((entry) => entry.publiclyTrusted);
+  const detail =
+    "SHA-1 of the last certificate served (the top intermediate): compare with the IAM OIDC provider's ThumbprintList" +
+    (allPublic ? '; the chain ends at a public root CA, so STS does not use thumbprints for it' : '');
+  // The probe judged the chains STS checks by thumbprint (not publicly trusted) against `--thumbprint` or tls.thumbprints.
   if (result.thumbprintMatch === null) {
-    lines.push(line('tls.thumbprint', 'TLS thumbprint', 'pass', shown, detail));
+    lines.push(line('tls.thumbprint', 'TLS thumbprint', 'pass', allPublic ? `${shown} (publicly trusted: thumbprints not used by STS)` : shown, detail));
   } else if (result.thumbprintMatch) {
     lines.push(line('tls.thumbprint', 'TLS thumbprint', 'pass', `${shown} (matches)`, detail));
   } else {
     const expected = input.thumbprints.length === 0 ? 'the configured thumbprints' : `one of ${input.thumbprints.join(', ')}`;
-    const mismatched = [...byHost].find(([, { sha1 }]) => !input.thumbprints.includes(sha1)) ?? [...byHost][0]!;
+    const mismatched = [...byHost].find(([, entry]) => !entry.publiclyTrusted && !input.thumbprints.includes(entry.sha1)) ?? [...byHost][0]!;
     const [badHost, bad] = mismatched;
     lines.push(
-      line('tls.thumbprint', 'TLS thumbprint', 'fail', `${shown} (no match)`, `${badHost} serves ${bad.sha1}; expected ${expected}`, remedy('thumbprint_mismatch'), opensslShowCerts(bad.url, confirm)),
+      line('tls.thumbprint', 'TLS thumbprint', 'fail', `${shown} (no match)`, `${badHost} serves ${bad.sha1} on a chain that is not publicly trusted (STS checks its thumbprint); expected ${expected}`, remedy('thumbprint_mismatch'), opensslShowCerts(bad.url, confirm)),
     );
   }
   return lines;

@@ -92,6 +92,12 @@ export interface FetchOptions {
   maxBodyBytes: number;
   /** Extra PEM certificates to trust besides Node's defaults (and NODE_EXTRA_CA_CERTS). */
   ca?: string;
+  /**
+   * Accept a chain the trust store rejects (unknown issuer, self-signed) when this says
+   * so, as STS accepts a chain whose top intermediate is a configured thumbprint. The host
+   * name is still checked. Only the lab's STS double uses it; probes never do.
+   */
+  acceptUntrustedChain?: (tls: TlsInfo) => boolean;
   /** Allow link-local and cloud metadata addresses (refused by default: reason `blocked_address`). */
   allowLinkLocal?: boolean;
   signal?: AbortSignal;

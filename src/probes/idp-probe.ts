@@ -9,6 +9,7 @@ import type { IdpTarget } from '../config/load.js';
 import { parseDiscovery } from '../oidc/discovery.js';
 import { diffKeySets, parseJwks } from '../oidc/jwks.js';
 import type { FailureReason } from './reasons.js';
+import { thumbprintMatchValue, thumbprintVerdict } from './thumbprint-verdict.js';
 import type { CheckName, CheckResult, IdpProbeResult, ProbeDeps } from './types.js';
 
 export interface IdpProbeInput {
@@ -52,12 +53,10 @@ function fail(result: CheckResult, reason: FailureReason, detail: string, warnin
   return { ...result, ok: false, reason, detail, warnings: [...result.warnings, ...warnings] };
 }
 
-/** True when every served chain's top intermediate is a configured thumbprint. */
+/** Whether the chains STS checks by thumbprint (those not publicly trusted) match the configured list (see thumbprint-verdict.ts). */
 function thumbprintsMatch(thumbprints: readonly string[], checks: readonly (CheckResult | null)[]): boolean | null {
-  if (thumbprints.length === 0) return null;
-  const served = checks.flatMap((check) => (check?.tls ? [check.tls.topIntermediateSha1] : []));
-  if (served.length === 0) return null;
-  return served.every((sha1) => thumbprints.includes(sha1));
+  const chains = checks.flatMap((check) => (check?.tls ? [check.tls] : []));
+  return thumbprintMatchValue(thumbprintVerdict(thumbprints, chains));
 }
 
 /**

@@ -350,6 +350,22 @@ describe('TLS rules', () => {
     assert.equal(only(evaluate([idpResult({ thumbprintMatch: true })], { thumbprints: ['ab'.repeat(20)] }), 'IdPTLSThumbprintMismatch').bad, false);
   });
 
+  test('IdPTLSThumbprintMismatch: a publicly trusted chain never pages; STS checks only the other chains', () => {
+    const publicTls = (sha1: string) => ({ chain: [], earliestNotAfter: (T0 + 90 * 86_400_000) / 1000, topIntermediateSha1: sha1, publiclyTrusted: true });
+    const privateTls = (sha1: string) => ({ ...publicTls(sha1), publiclyTrusted: false });
+    const stale = ['ef'.repeat(20)];
+    const github = idpResult({ discovery: check('discovery', { tls: publicTls('ab'.repeat(20)) }), jwks: check('jwks', { tls: publicTls('ab'.repeat(20)) }) });
+    const resolved = only(evaluate([github], { thumbprints: stale }), 'IdPTLSThumbprintMismatch');
+    assert.equal(resolved.bad, false, 'stale thumbprints on a public chain: no page (a firing alert resolves)');
+    assert.match(resolved.annotations.description, /STS does not use the thumbprints/);
+
+    // Discovery on a public CA, JWKS on a private one: only the JWKS thumbprint counts.
+    const mixed = (jwksSha1: string) =>
+      idpResult({ discovery: check('discovery', { tls: publicTls('ab'.repeat(20)) }), jwks: check('jwks', { tls: privateTls(jwksSha1) }) });
+    assert.equal(only(evaluate([mixed('cd'.repeat(20))], { thumbprints: ['cd'.repeat(20)] }), 'IdPTLSThumbprintMismatch').bad, false);
+    assert.equal(only(evaluate([mixed('cd'.repeat(20))], { thumbprints: stale }), 'IdPTLSThumbprintMismatch').bad, true);
+  });
+
   test('a change of the served top intermediate is reported by the fold', () => {
     const first = foldIdpRun(emptyIdpMemory(), idpResult(), T0).memory;
     const other = 'cd'.repeat(20);

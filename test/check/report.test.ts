@@ -155,9 +155,17 @@ describe('check report', () => {
     const line = lineOf(mismatch, 'tls.thumbprint');
     assert.equal(line.status, 'fail');
     assert.equal(line.value, `${SHA1} (no match)`);
-    assert.equal(line.detail, `idp.example.com serves ${SHA1}; expected one of ${other}`);
+    assert.equal(line.detail, `idp.example.com serves ${SHA1} on a chain that is not publicly trusted (STS checks its thumbprint); expected one of ${other}`);
     assert.equal(line.confirm, 'openssl s_client -showcerts -connect idp.example.com:443 -servername idp.example.com </dev/null');
     assert.equal(lineOf(report({ idp: idpResult({ thumbprintMatch: true }), thumbprints: [SHA1] }), 'tls.thumbprint').value, `${SHA1} (matches)`);
+
+    // A publicly trusted chain: the probe gives no verdict, and the line says why (information, not a failure).
+    const publicTls = { ...tlsInfo(), publiclyTrusted: true };
+    const github = report({ idp: idpResult({ discovery: checkResult('discovery', { tls: publicTls }), jwks: checkResult('jwks', { tls: publicTls }) }), thumbprints: [other] });
+    const info = lineOf(github, 'tls.thumbprint');
+    assert.equal(info.status, 'pass');
+    assert.equal(info.value, `${SHA1} (publicly trusted: thumbprints not used by STS)`);
+    assert.match(info.detail, /STS does not use thumbprints/);
   });
 
   test('keys: more than 100 warns, unusable keys warn, none usable fails', () => {
