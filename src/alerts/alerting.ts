@@ -22,6 +22,7 @@ import {
 } from '../state/state-file.js';
 import { createAlertmanagerSink, defaultSetTimer, type NotificationResult, type OutgoingAlert, type SetTimer, type SinkOptions } from './alertmanager.js';
 import { createAlertEngine, type AlertInstance, type Transition } from './engine.js';
+import { heldBackBy, isGreater, isLesser } from './precedence.js';
 import {
   ALERT_CATALOG,
   ALERT_NAMES,
@@ -221,9 +222,25 @@ export function createAlerting(deps: AlertingDeps) {
     saver.request();
   }
 
+  /** Drops firing alerts that a greater firing alert holds back (one problem, one page: precedence.ts). */
+  function unheld(alerts: readonly AlertInstance[]): AlertInstance[] {
+    const firing = engine.firing().map((alert) => alert.labels);
+    return alerts.filter((alert) => {
+      if (alert.state !== 'firing') return true;
+      const by = heldBackBy(alert.labels, firing);
+      if (by !== null) logger.debug({ alert: alert.labels, heldBackBy: by }, `${alert.labels.alertname ?? 'alert'} not sent while ${by} fires`);
+      return by === null;
+    });
+  }
+
   function handle(transitions: readonly Transition[]): void {
-    const notify = transitions.filter((t) => t.to === 'firing' || (t.to === 'resolved' && t.from === 'firing'));
-    sink?.send(notify.map((t) => outgoing(t.alert)));
+    const notify = transitions.filter((t) => t.to === 'firing' || (t.to === 'resolved' && t.from === 'firing')).map((t) => t.alert);
+    // A greater alert that stopped firing releases what it held back: send that now, not at the next resend.
+    const released = transitions.some((t) => t.from === 'firing' && t.to !== 'firing' && isGreater(t.alert.labels.alertname))
+      ? engine.firing().filter((alert) => isLesser(alert.labels.alertname) && !notify.some((n) => n.fingerprint === alert.fingerprint))
+      : [];
+    const send = unheld([...notify, ...released]);
+    if (send.length > 0) sink?.send(send.map(outgoing));
     if (transitions.length > 0) {
       publishCounts();
       requestSave(true);
@@ -274,7 +291,7 @@ export function createAlerting(deps: AlertingDeps) {
   function resend(): void {
     if (sink === null) return;
     lastResend = now();
-    const alerts = engine.instances().filter((alert) => alert.state !== 'pending');
+    const alerts = unheld(engine.instances().filter((alert) => alert.state !== 'pending'));
     sink.send(alerts.map(outgoing));
   }
 

@@ -421,11 +421,12 @@ export function evaluateIdpRules(input: IdpRuleInput, ctx: RuleContext): Observa
 
   // Thumbprints matter to STS only for chains that do not end at a public root.
   const chains = [result.discovery, result.jwks].flatMap((check) => (check?.tls ? [{ check: check.check, tls: check.tls }] : []));
+  // The probe's verdict (`thumbprintMatch`, the exported gauge) decides; a run whose chains are all public resolves.
   const verdict = thumbprintVerdict(input.configuredThumbprints, chains.map((chain) => chain.tls));
-  if (verdict === 'match' || verdict === 'mismatch' || verdict === 'not_used') {
+  if (result.thumbprintMatch !== null || verdict === 'not_used') {
     const served = chains.map(({ check, tls }) => `${check} ${tls.topIntermediateSha1}${tls.publiclyTrusted ? ' (publicly trusted: STS ignores thumbprints)' : ''}`);
     out.push(
-      observe(ctx, 'IdPTLSThumbprintMismatch', { idp }, verdict === 'mismatch',
+      observe(ctx, 'IdPTLSThumbprintMismatch', { idp }, result.thumbprintMatch === false,
         `top intermediate served: ${list(served)}; configured thumbprints: ${list(input.configuredThumbprints)}` +
           (verdict === 'not_used' ? '; every chain ends at a public root CA, so STS does not use the thumbprints' : '')),
     );

@@ -96,6 +96,48 @@ describe('alerting (rules + engine + sink + state file)', () => {
     await alerting.stop();
   });
 
+  test('one problem, one page: the lesser alert is not sent while the greater fires, and is sent when it stops', async () => {
+    const { clock, alerting, posted } = setup(await config());
+    await alerting.load();
+    alerting.start();
+    const sent = (name: string) => posted().filter((a) => a.labels.alertname === name && a.endsAt !== undefined && Date.parse(a.endsAt) > clock.now());
+    // An issuer mismatch: discovery is both invalid and down.
+    const mismatch = idpResult({
+      ok: false,
+      issuerMatch: false,
+      discovery: check('discovery', { ok: false, reason: 'issuer_mismatch', detail: 'issuer "https://other.example" is not the configured issuer' }),
+      jwks: null,
+    });
+    for (let i = 0; i < 3; i += 1) {
+      alerting.observeIdp(mismatch);
+      await clock.advance(30_000);
+    }
+    await alerting.idle();
+    const names = alerting.firing().map((alert) => alert.labels.alertname).sort();
+    assert.deepEqual(names, ['IdPDiscoveryDown', 'IdPDiscoveryInvalid'], 'both fire (status API)');
+    assert.equal(sent('IdPDiscoveryInvalid').length, 1);
+    assert.equal(sent('IdPDiscoveryDown').length, 0, 'but only the greater is sent');
+    await clock.advance(60_000); // a resend
+    await alerting.idle();
+    assert.equal(sent('IdPDiscoveryDown').length, 0, 'nor resent');
+
+    // Over the budget and near it: then only near it. NearBudget is sent once OverBudget resolves.
+    for (let i = 0; i < 3; i += 1) {
+      alerting.observeIdp(slowRun(3.1, 2.52));
+      await clock.advance(30_000);
+    }
+    await alerting.idle();
+    assert.equal(sent('IdPFetchChainOverBudget').length > 0, true);
+    assert.equal(sent('IdPFetchChainNearBudget').length, 0);
+    const before = posted().length;
+    for (let i = 0; i < 2; i += 1) alerting.observeIdp(slowRun(2.4, 2.3));
+    await alerting.idle();
+    const after = posted().slice(before);
+    assert.ok(after.some((a) => a.labels.alertname === 'IdPFetchChainOverBudget' && Date.parse(a.endsAt ?? '') <= clock.now()), 'over budget resolved');
+    assert.ok(after.some((a) => a.labels.alertname === 'IdPFetchChainNearBudget' && Date.parse(a.endsAt ?? '') > clock.now()), 'near budget released at once');
+    await alerting.stop();
+  });
+
   test('firing alerts are re-sent every resendInterval with endsAt 4 intervals ahead', async () => {
     const { clock, server, alerting } = setup(await config());
     await alerting.load();

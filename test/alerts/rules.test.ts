@@ -359,11 +359,16 @@ describe('TLS rules', () => {
     assert.equal(resolved.bad, false, 'stale thumbprints on a public chain: no page (a firing alert resolves)');
     assert.match(resolved.annotations.description, /STS does not use the thumbprints/);
 
-    // Discovery on a public CA, JWKS on a private one: only the JWKS thumbprint counts.
-    const mixed = (jwksSha1: string) =>
-      idpResult({ discovery: check('discovery', { tls: publicTls('ab'.repeat(20)) }), jwks: check('jwks', { tls: privateTls(jwksSha1) }) });
-    assert.equal(only(evaluate([mixed('cd'.repeat(20))], { thumbprints: ['cd'.repeat(20)] }), 'IdPTLSThumbprintMismatch').bad, false);
-    assert.equal(only(evaluate([mixed('cd'.repeat(20))], { thumbprints: stale }), 'IdPTLSThumbprintMismatch').bad, true);
+    // Discovery on a public CA, JWKS on a private one: the probe's verdict (thumbprint-verdict.ts) decides.
+    const mixed = (match: boolean) =>
+      idpResult({ thumbprintMatch: match, discovery: check('discovery', { tls: publicTls('ab'.repeat(20)) }), jwks: check('jwks', { tls: privateTls('cd'.repeat(20)) }) });
+    assert.equal(only(evaluate([mixed(true)], { thumbprints: ['cd'.repeat(20)] }), 'IdPTLSThumbprintMismatch').bad, false);
+    const bad = only(evaluate([mixed(false)], { thumbprints: stale }), 'IdPTLSThumbprintMismatch');
+    assert.equal(bad.bad, true);
+    assert.equal(
+      bad.annotations.description,
+      `top intermediate served: discovery ${'ab'.repeat(20)} (publicly trusted: STS ignores thumbprints), jwks ${'cd'.repeat(20)}; configured thumbprints: ${'ef'.repeat(20)}`,
+    );
   });
 
   test('a change of the served top intermediate is reported by the fold', () => {
