@@ -21,6 +21,8 @@ export interface IdpTarget {
   readonly historySize: number;
   /** Whether link-local and cloud metadata addresses may be contacted. */
   readonly allowLinkLocal: boolean;
+  /** Whether an `http://` issuer, discovery URL or served jwks_uri is accepted (labs and tests; IAM requires https). */
+  readonly allowInsecureHttp: boolean;
   /** PEM text of `tls.caFile`, read at load time so a missing file is a config error. */
   readonly ca?: string;
   readonly thumbprints: readonly string[];
@@ -270,6 +272,7 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
         maxBodyBytes: idp.maxBodyBytes ?? config.defaults.maxBodyBytes,
         historySize: config.defaults.historySize,
         allowLinkLocal: idp.allowLinkLocal ?? config.defaults.allowLinkLocal,
+        allowInsecureHttp: idp.allowInsecureHttp ?? config.defaults.allowInsecureHttp,
         ...(ca === undefined ? {} : { ca }),
         thumbprints: idp.tls?.thumbprints ?? [],
         sts: idp.sts,

@@ -107,12 +107,24 @@ const stsProbe = z.strictObject({
   token: tokenSource,
 });
 
+function protocolOf(text: string): string | null {
+  try {
+    return new URL(text).protocol;
+  } catch {
+    return null;
+  }
+}
+
+const INSECURE_HTTP =
+  'Accept http:// issuers, discovery URLs and served jwks_uris (for labs and tests only: IAM and STS require https)';
+
 const overridable = {
   schedule: schedule.optional(),
   timeout: duration('10s').optional(),
   budget: duration('5s').optional(),
   maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
   allowLinkLocal: z.boolean().optional().meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
+  allowInsecureHttp: z.boolean().optional().meta({ description: INSECURE_HTTP }),
 };
 
 const idp = z.strictObject({
@@ -179,6 +191,7 @@ export const configSchema = z
         maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
         historySize: z.number().int().min(1).max(1000).default(60).meta({ description: 'Runs kept per IdP for the status API' }),
         allowLinkLocal: z.boolean().default(false).meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
+        allowInsecureHttp: z.boolean().default(false).meta({ description: INSECURE_HTTP }),
       })
       .prefault({}),
     idps: z
@@ -219,6 +232,22 @@ export const configSchema = z
         file: z.string().default(''),
       })
       .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    // IAM requires https issuers; http only where allowInsecureHttp says so (per IdP or in defaults).
+    config.idps.forEach((entry, index) => {
+      if (entry.allowInsecureHttp ?? config.defaults.allowInsecureHttp) return;
+      for (const key of ['issuer', 'discoveryUrl'] as const) {
+        const value = entry[key];
+        if (value !== undefined && protocolOf(value) === 'http:') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['idps', index, key],
+            message: 'must be https: IAM and STS require it (allowInsecureHttp: true accepts http, for labs and tests only)',
+          });
+        }
+      }
+    });
   })
   .meta({ title: 'idp-canary configuration' });
 

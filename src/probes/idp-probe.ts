@@ -106,7 +106,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   let jwksUri: string | null = null;
   let tokenEndpoint: string | null = null;
   if (fetchedDiscovery.body !== null) {
-    const parsed = parseDiscovery(target.issuer, fetchedDiscovery.body);
+    const parsed = parseDiscovery(target.issuer, fetchedDiscovery.body, { allowInsecureHttp: target.allowInsecureHttp });
     issuerMatch = parsed.issuerMatch;
     if (parsed.ok) {
       jwksUri = parsed.document.jwksUri;

@@ -129,10 +129,14 @@ describe('IdP probe against fixture IdPs', () => {
     assert.equal(result.jwks?.reason, 'no_usable_keys');
   });
 
-  test('a jwks_uri that is not https is jwks_uri_invalid', async () => {
+  test('a jwks_uri that is not https is jwks_uri_invalid, unless allowInsecureHttp', async () => {
     idp.set({ jwksUriOverride: 'http://127.0.0.1:1/jwks' });
     const result = await probe();
     assert.equal(result.discovery.reason, 'jwks_uri_invalid');
+    assert.equal(result.jwks, null, 'not fetched');
+    const lab = await probe({ allowInsecureHttp: true });
+    assert.equal(lab.discovery.ok, true);
+    assert.equal(lab.jwks?.url, 'http://127.0.0.1:1/jwks', 'fetched over http');
   });
 
   test('a key rotation is seen as a key-set change', async () => {
