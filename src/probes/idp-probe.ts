@@ -35,7 +35,8 @@ function fromFetch(check: CheckName, outcome: FetchOutcome, receivedAt: number):
     };
   }
   const { status, headers, body } = outcome.response;
-  const cache = cacheVerdict(headers, receivedAt);
+  // STS caches only a successful response: an error's cache headers (a 429, a 503) are not judged.
+  const cache = status === 200 ? cacheVerdict(headers, receivedAt) : null;
   const result: CheckResult = { ...base, ok: true, reason: null, detail: '', status, responseBytes: body.length, cache };
   if (status !== 200) {
     const reason: FailureReason = status === 429 ? 'rate_limited' : 'http_status';
