@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { checkCommand, type CheckDeps } from '../../src/cli/check.js';
 import { REMEDIES } from '../../src/check/remedies.js';
 import type { Report, ReportLine } from '../../src/check/report.js';
@@ -312,6 +313,37 @@ describe('idp-canary check', () => {
     const help = await check(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage:\n {2}idp-canary check ISSUER/);
+  });
+
+  test('--json output of real runs validates against docs/check-output.schema.json', async () => {
+    const schema = JSON.parse(await readFile(new URL('../../docs/check-output.schema.json', import.meta.url), 'utf8')) as object;
+    const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+    const validate = ajv.compile(schema);
+    const withSts = ['--token-file', lab.tokenFile, '--role-arn', lab.roleArn, '--region', 'us-east-1', '--sts-endpoint', lab.sts.url];
+    const runs = await Promise.all([
+      checkJson([issuer('healthy'), ...ca(), ...withSts]),
+      checkJson([issuer('unreachable'), ...ca()]),
+      checkJson([issuer('issuer-mismatch'), ...ca()]),
+      checkJson([issuer('rate-limited'), ...ca()]),
+      checkJson([issuer('jwks-no-cache'), ...ca(), '--thumbprint', '0'.repeat(40)]),
+    ]);
+    const statuses = new Set<string>();
+    for (const { report } of runs) {
+      assert.equal(validate(report), true, `${report.issuer}: ${ajv.errorsText(validate.errors)}`);
+      for (const line of report.checks) statuses.add(line.status);
+    }
+    assert.deepEqual([...statuses].sort(), ['fail', 'pass', 'skip'], 'the runs cover passing, failing and skipped lines');
+    const healthy = runs[0]!.report;
+    assert.equal(typeof lineOf(healthy, 'chain.budget').measured.seconds, 'number');
+    assert.equal(lineOf(healthy, 'sts.us-east-1').measured.ok, true);
+
+    // The schema is not a formality: a number given as text, or a line without measured, fails.
+    const broken = structuredClone(healthy);
+    broken.checks[0]!.measured = { status: '200' } as never;
+    assert.equal(validate(broken), false);
+    const missing = structuredClone(healthy) as { checks: Partial<ReportLine>[] };
+    delete missing.checks[1]!.measured;
+    assert.equal(validate(missing), false);
   });
 
   test('the real CLI process: exit 0 healthy (NODE_EXTRA_CA_CERTS), 1 failing (--ca-file), 2 usage', async () => {
