@@ -95,7 +95,8 @@ export interface FetchOptions {
   /**
    * Accept a chain the trust store rejects (unknown issuer, self-signed) when this says
    * so, as STS accepts a chain whose top intermediate is a configured thumbprint. The host
-   * name is still checked. Only the lab's STS double uses it; probes never do.
+   * name is still checked. The IdP probe sets it when thumbprints are configured, and so
+   * does the lab's STS double.
    */
   acceptUntrustedChain?: (tls: TlsInfo) => boolean;
   /** Allow link-local and cloud metadata addresses (refused by default: reason `blocked_address`). */

@@ -4,7 +4,7 @@
  * fetch chain is the two durations summed, judged against the budget.
  */
 import { cacheVerdict } from '../http/cache-control.js';
-import type { FetchOutcome } from '../http/types.js';
+import type { FetchOutcome, TlsInfo } from '../http/types.js';
 import type { IdpTarget } from '../config/load.js';
 import { parseDiscovery } from '../oidc/discovery.js';
 import { diffKeySets, parseJwks } from '../oidc/jwks.js';
@@ -97,6 +97,8 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     maxBodyBytes: target.maxBodyBytes,
     allowLinkLocal: target.allowLinkLocal,
     ...(target.ca === undefined ? {} : { ca: target.ca }),
+    // As STS does: a chain no trusted CA issued is accepted when its top intermediate is a configured thumbprint.
+    ...(target.thumbprints.length === 0 ? {} : { acceptUntrustedChain: (tls: TlsInfo) => target.thumbprints.includes(tls.topIntermediateSha1) }),
     ...(deps.signal === undefined ? {} : { signal: deps.signal }),
   };
   const budgetSeconds = target.budgetMs / 1000;
