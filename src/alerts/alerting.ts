@@ -19,6 +19,7 @@ import { createAlertEngine, type AlertInstance, type Transition } from './engine
 import { EGRESS_REASONS, judgeEgress } from './egress.js';
 import { createTimingWindow } from './timing-window.js';
 import type { FailureReason } from '../probes/reasons.js';
+import { heldBackBy, isGreater, isLesser } from './precedence.js';
 import {
   ALERT_CATALOG,
   ALERT_NAMES,
@@ -178,9 +179,10 @@ export function createAlerting(deps: AlertingDeps) {
   }
 
   /**
-   * Each IdP's run of transport failures: an IdP counts towards the egress verdict once it
-   * has failed at the transport as many times in a row as a Down alert needs, so the
-   * egress alert fires no later than the per-IdP alerts it holds back.
+   * Each IdP's run of transport failures. An IdP counts towards the egress verdict once it
+   * has failed at the transport one time fewer in a row than a Down alert needs (at least
+   * once), and the egress alert fires on the first such verdict: it fires before the
+   * per-IdP Down alerts it holds back, yet never on a single blip.
    */
   const transport = new Map<string, { reason: FailureReason; streak: number } | null>();
   const controls = new Map<string, boolean | null>();
@@ -204,7 +206,7 @@ export function createAlerting(deps: AlertingDeps) {
   }
 
   function egressObservations(context: RuleContext): Observation[] {
-    const needed = config.alerts.failuresBeforeFiring;
+    const needed = Math.max(1, config.alerts.failuresBeforeFiring - 1);
     const idps = [...transport].map(([name, run]) => ({ name, transportFailure: run !== null && run.streak >= needed ? run.reason : null }));
     return evaluateEgressRule(judgeEgress({ idps, controls: [...controls].map(([url, reachable]) => ({ url, reachable })) }), context);
   }
@@ -254,9 +256,25 @@ export function createAlerting(deps: AlertingDeps) {
     persistence.requestSave(snapshot);
   }
 
+  /** Drops firing alerts that a greater firing alert holds back (one problem, one page: precedence.ts). */
+  function unheld(alerts: readonly AlertInstance[]): AlertInstance[] {
+    const firing = engine.firing().map((alert) => alert.labels);
+    return alerts.filter((alert) => {
+      if (alert.state !== 'firing') return true;
+      const by = heldBackBy(alert.labels, firing);
+      if (by !== null) logger.debug({ alert: alert.labels, heldBackBy: by }, `${alert.labels.alertname ?? 'alert'} not sent while ${by} fires`);
+      return by === null;
+    });
+  }
+
   function handle(transitions: readonly Transition[]): void {
-    const notify = transitions.filter((t) => t.to === 'firing' || (t.to === 'resolved' && t.from === 'firing'));
-    sink?.send(notify.map((t) => outgoing(t.alert)));
+    const notify = transitions.filter((t) => t.to === 'firing' || (t.to === 'resolved' && t.from === 'firing')).map((t) => t.alert);
+    // A greater alert that stopped firing releases what it held back: send that now, not at the next resend.
+    const released = transitions.some((t) => t.from === 'firing' && t.to !== 'firing' && isGreater(t.alert.labels.alertname))
+      ? engine.firing().filter((alert) => isLesser(alert.labels.alertname) && !notify.some((n) => n.fingerprint === alert.fingerprint))
+      : [];
+    const send = unheld([...notify, ...released]);
+    if (send.length > 0) sink?.send(send.map(outgoing));
     if (transitions.length > 0) {
       publishCounts();
       requestSave(true);
@@ -308,7 +326,7 @@ export function createAlerting(deps: AlertingDeps) {
   function resend(): void {
     if (sink === null) return;
     lastResend = now();
-    const alerts = engine.instances().filter((alert) => alert.state !== 'pending');
+    const alerts = unheld(engine.instances().filter((alert) => alert.state !== 'pending'));
     sink.send(alerts.map(outgoing));
   }
 

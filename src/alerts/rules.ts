@@ -28,6 +28,7 @@ export {
   type LatencyRegressionOptions,
   type StsMemory,
 } from '../targets/memory.js';
+import { thumbprintVerdict } from '../probes/thumbprint-verdict.js';
 
 /** Alert severities, as the `severity` label carries them. */
 export type Severity = 'critical' | 'warning' | 'info';
@@ -318,12 +319,16 @@ export function evaluateIdpRules(input: IdpRuleInput, ctx: RuleContext): Observa
     );
   }
 
-  if (result.thumbprintMatch !== null) {
-    const served = [result.discovery, result.jwks]
-      .flatMap((check) => (check?.tls ? [`${check.check} ${check.tls.topIntermediateSha1}`] : []));
+  // Thumbprints matter to STS only for chains that do not end at a public root.
+  const chains = [result.discovery, result.jwks].flatMap((check) => (check?.tls ? [{ check: check.check, tls: check.tls }] : []));
+  // The probe's verdict (`thumbprintMatch`, the exported gauge) decides; a run whose chains are all public resolves.
+  const verdict = thumbprintVerdict(input.configuredThumbprints, chains.map((chain) => chain.tls));
+  if (result.thumbprintMatch !== null || verdict === 'not_used') {
+    const served = chains.map(({ check, tls }) => `${check} ${tls.topIntermediateSha1}${tls.publiclyTrusted ? ' (publicly trusted: STS ignores thumbprints)' : ''}`);
     out.push(
-      observe(ctx, 'IdPTLSThumbprintMismatch', { idp }, !result.thumbprintMatch,
-        `top intermediate served: ${list(served)}; configured thumbprints: ${list(input.configuredThumbprints)}`),
+      observe(ctx, 'IdPTLSThumbprintMismatch', { idp }, result.thumbprintMatch === false,
+        `top intermediate served: ${list(served)}; configured thumbprints: ${list(input.configuredThumbprints)}` +
+          (verdict === 'not_used' ? '; every chain ends at a public root CA, so STS does not use the thumbprints' : '')),
     );
   }
   return out;
@@ -453,7 +458,8 @@ export function evaluateEgressRule(verdict: EgressVerdict, ctx: RuleContext): Ob
   if (verdict.down === null) return [];
   return [
     observe(ctx, 'IdPCanaryEgressDown', {}, verdict.down,
-      `${verdict.detail}: the canary's own resolver, egress rules or proxy are the likely cause, not the IdPs; per-IdP Down alerts are held back while this fires`),
+      `${verdict.detail}: the canary's own resolver, egress rules or proxy are the likely cause, not the IdPs; per-IdP Down alerts are held back while this fires`,
+      1),
   ];
 }
 

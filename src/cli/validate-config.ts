@@ -1,5 +1,6 @@
-/** `idp-canary validate-config`: exit 0 for a usable configuration, 2 with every error. */
+/** `idp-canary validate-config`: exit 0 for a usable configuration (warnings on stderr), 2 with every error. */
 import { ConfigError, loadConfig } from '../config/load.js';
+import { configWarnings } from '../config/warnings.js';
 
 export interface CommandIo {
   stdout: (text: string) => void;
@@ -10,6 +11,7 @@ export async function validateConfigCommand(path: string, io: CommandIo): Promis
   try {
     const config = await loadConfig(path);
     const probes = config.idps.reduce((sum, idp) => sum + idp.sts.length, 0);
+    for (const warning of configWarnings(config)) io.stderr(`${path}: warning: ${warning}\n`);
     io.stdout(`${path}: ok (${config.idps.length} IdPs, ${probes} STS probes)\n`);
     return 0;
   } catch (error) {

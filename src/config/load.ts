@@ -21,7 +21,7 @@ export interface IdpTarget {
   readonly historySize: number;
   /** Whether link-local and cloud metadata addresses may be contacted. */
   readonly allowLinkLocal: boolean;
-  /** Whether a client secret may be sent to a plain-HTTP token endpoint (`allowInsecureHttp`). */
+  /** Whether plain-HTTP URLs are accepted (`allowInsecureHttp`): an `http://` issuer, discovery URL or served jwks_uri, and a client secret sent to an http token endpoint. */
   readonly allowInsecureHttp: boolean;
   /** PEM text of `tls.caFile`, read at load time so a missing file is a config error. */
   readonly ca?: string;

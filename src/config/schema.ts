@@ -161,8 +161,16 @@ const maxBodyBytes = z
   .max(MAX_BODY_BYTES, { message: `must be at most ${MAX_BODY_BYTES} (4 MiB); real documents are a few kB` })
   .meta({ description: 'Largest response body accepted, 1 KiB to 4 MiB' });
 
-const INSECURE_HTTP_DESCRIPTION =
-  'Allow plain-HTTP URLs where a secret would travel: a client secret is never sent to an http token endpoint (configured or discovered) without it';
+function protocolOf(text: string): string | null {
+  try {
+    return new URL(text).protocol;
+  } catch {
+    return null;
+  }
+}
+
+const INSECURE_HTTP =
+  'Accept plain-HTTP URLs, for labs and tests only (IAM and STS require https): http:// issuers, discovery URLs and served jwks_uris, and http token endpoints (a client secret is never sent over plain HTTP without it)';
 
 const overridable = {
   schedule: schedule.optional(),
@@ -170,7 +178,7 @@ const overridable = {
   budget: duration('5s').optional(),
   maxBodyBytes: maxBodyBytes.optional(),
   allowLinkLocal: z.boolean().optional().meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
-  allowInsecureHttp: z.boolean().optional().meta({ description: INSECURE_HTTP_DESCRIPTION }),
+  allowInsecureHttp: z.boolean().optional().meta({ description: INSECURE_HTTP }),
 };
 
 const idp = z.strictObject({
@@ -237,7 +245,7 @@ export const configSchema = z
         maxBodyBytes: maxBodyBytes.default(1_048_576),
         historySize: z.number().int().min(1).max(1000).default(60).meta({ description: 'Runs kept per IdP for the status API' }),
         allowLinkLocal: z.boolean().default(false).meta({ description: 'Allow link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)' }),
-        allowInsecureHttp: z.boolean().default(false).meta({ description: INSECURE_HTTP_DESCRIPTION }),
+        allowInsecureHttp: z.boolean().default(false).meta({ description: INSECURE_HTTP }),
       })
       .prefault({}),
     idps: z
@@ -286,6 +294,22 @@ export const configSchema = z
         file: z.string().default(''),
       })
       .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    // IAM requires https issuers; http only where allowInsecureHttp says so (per IdP or in defaults).
+    config.idps.forEach((entry, index) => {
+      if (entry.allowInsecureHttp ?? config.defaults.allowInsecureHttp) return;
+      for (const key of ['issuer', 'discoveryUrl'] as const) {
+        const value = entry[key];
+        if (value !== undefined && protocolOf(value) === 'http:') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['idps', index, key],
+            message: 'must be https: IAM and STS require it (allowInsecureHttp: true accepts http, for labs and tests only)',
+          });
+        }
+      }
+    });
   })
   .meta({ title: 'idp-canary configuration' });
 

@@ -20,6 +20,7 @@ import type { IdpProbeResult } from '../probes/types.js';
 import type { LoopLagMonitor } from '../probes/loop-lag.js';
 import { createScheduler } from '../schedule/scheduler.js';
 import { createAlerting } from '../alerts/alerting.js';
+import { EGRESS_REASONS } from '../alerts/egress.js';
 import { createStateFile, maxStateBytes, statePersistence, type StateFs } from './state-file.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from '../probes/sts-probe.js';
 import { applyStsResult, newStsStates, stsKey, type StsState } from '../targets/sts-state.js';
@@ -73,6 +74,10 @@ function withoutJwksBody(result: IdpProbeResult): Omit<IdpProbeResult, 'jwksBody
   const { jwksBody: _raw, ...rest } = result;
   return rest;
 }
+
+/** Control URLs are fetched every 30 s, with a 10 s limit. */
+const CONTROL_SCHEDULE = '*/30 * * * * *';
+const CONTROL_TIMEOUT_MS = 10_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -265,7 +270,27 @@ export function createApp(initial: Config, deps: AppDeps) {
     for (const target of next.idps) if (!states.has(target.name)) schedule(target);
     // Resolves the alerts of IdPs, probes and regions that left the configuration.
     alerting.update(next);
+    scheduleControls(next.control, config.control);
     config = next;
+  }
+
+  /**
+   * Control URLs (`control:`): fetched on their own schedule; any HTTP answer means the
+   * canary's path out works. They feed the egress verdict only (no metric, no status entry).
+   */
+  function scheduleControls(wanted: readonly string[], running: readonly string[]): void {
+    for (const url of running) if (!wanted.includes(url)) scheduler.remove(`control:${url}`);
+    for (const url of wanted) {
+      if (running.includes(url) && started) continue;
+      scheduler.add({
+        name: `control:${url}`,
+        schedule: CONTROL_SCHEDULE,
+        run: async (signal) => {
+          const outcome = await deps.http(url, { method: 'GET', timeoutMs: CONTROL_TIMEOUT_MS, maxBodyBytes: 65_536, signal });
+          alerting.observeControl(url, outcome.ok || !EGRESS_REASONS.has(outcome.reason));
+        },
+      });
+    }
   }
 
   return {
@@ -282,6 +307,7 @@ export function createApp(initial: Config, deps: AppDeps) {
     },
     start(): void {
       for (const target of config.idps) schedule(target);
+      scheduleControls(config.control, config.control);
       alerting.start();
       metrics.recordReload(true, deps.now());
       started = true;

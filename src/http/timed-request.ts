@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { forbiddenAddress } from './address-policy.js';
 import { classifyTransportError, type Stage } from './classify.js';
-import { createChainCache, describePeerChain } from './tls-chain.js';
+import { createChainCache } from './tls-chain.js';
 import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings, TlsInfo } from './types.js';
 
 export interface HttpDeps {
@@ -32,6 +32,15 @@ export interface HttpDeps {
    */
   chainRefreshMs?: number;
 }
+
+/** OpenSSL's verdicts for a chain that leads to no trusted root (as opposed to expired or malformed). */
+const UNKNOWN_ISSUER = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
 
 /** A served chain with an unchanged leaf is read again after this long. */
 export const CHAIN_REFRESH_MS = 5 * 60_000;
@@ -233,15 +242,18 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
           secure.once('error', (error) => reject(new StageError('tls', errorCode(error), errorText(error))));
           secure.once('secureConnect', () => {
             marks.secured = read();
-            if (!secure.authorized) {
-              // Rejected: describe the chain as served, for the report.
-              tlsInfo = describePeerChain(secure.getPeerCertificate(true))?.info;
-              const why = secure.authorizationError;
-              reject(new StageError('tls', errorCode(why) ?? String(why), `certificate not trusted: ${String(why)}`));
-              return;
-            }
             const peer = chains.describe(secure, `${address}:${port}`);
             tlsInfo = peer?.info;
+            if (!secure.authorized) {
+              // Rejected: the chain as served is described above, for the report.
+              const why = secure.authorizationError;
+              const code = errorCode(why) ?? String(why);
+              const pinned = UNKNOWN_ISSUER.has(code) && tlsInfo !== undefined && options.acceptUntrustedChain?.(tlsInfo) === true;
+              if (!pinned) {
+                reject(new StageError('tls', code, `certificate not trusted: ${String(why)}`));
+                return;
+              }
+            }
             const identityError = peer ? tls.checkServerIdentity(hostname, peer.leaf) : new Error('no peer certificate');
             if (identityError) {
               reject(new StageError('tls', errorCode(identityError) ?? 'ERR_TLS_CERT_ALTNAME_INVALID', errorText(identityError)));

@@ -28,6 +28,12 @@ export interface TlsInfo {
    * the top intermediate CA.
    */
   topIntermediateSha1: string;
+  /**
+   * The served chain leads to one of Node's bundled public roots (`tls.rootCertificates`)
+   * alone, without `tls.caFile` or NODE_EXTRA_CA_CERTS. STS ignores thumbprints for such
+   * a chain.
+   */
+  publiclyTrusted: boolean;
 }
 
 export interface TimedResponse {
@@ -86,6 +92,13 @@ export interface FetchOptions {
   maxBodyBytes: number;
   /** Extra PEM certificates to trust besides Node's defaults (and NODE_EXTRA_CA_CERTS). */
   ca?: string;
+  /**
+   * Accept a chain the trust store rejects (unknown issuer, self-signed) when this says
+   * so, as STS accepts a chain whose top intermediate is a configured thumbprint. The host
+   * name is still checked. The IdP probe sets it when thumbprints are configured, and so
+   * does the lab's STS double.
+   */
+  acceptUntrustedChain?: (tls: TlsInfo) => boolean;
   /** Allow link-local and cloud metadata addresses (refused by default: reason `blocked_address`). */
   allowLinkLocal?: boolean;
   signal?: AbortSignal;

@@ -27,7 +27,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { JSONWebKeySet, JWTPayload } from 'jose';
 import { cacheVerdict } from '../http/cache-control.js';
 import { createHttp } from '../http/timed-request.js';
-import type { HttpFetch } from '../http/types.js';
+import type { HttpFetch, TlsInfo } from '../http/types.js';
 import { parseDiscovery } from '../oidc/discovery.js';
 import { SIGNING_ALGS, parseJwks } from '../oidc/jwks.js';
 import { verifySignature } from '../oidc/token.js';
@@ -44,8 +44,10 @@ export interface StsDoubleProvider {
   /** Extra CA (PEM) to trust when fetching from this IdP, e.g. the lab PKI's root. */
   ca?: string;
   /**
-   * IAM ThumbprintList: when given, the top intermediate (last certificate served) of the
-   * discovery and JWKS hosts must be among these lower-case SHA-1 hex strings.
+   * IAM ThumbprintList, as STS uses it today: a chain that ends at a public root CA is
+   * accepted whatever the list says; any other chain is accepted when its top intermediate
+   * (last certificate served) is among these lower-case SHA-1 hex strings, even if no CA
+   * the double trusts issued it, and rejected otherwise.
    */
   thumbprints?: string[];
 }
@@ -522,9 +524,11 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
       maxBodyBytes: MAX_IDP_BODY_BYTES,
       signal: lifetime.signal,
       ...(provider.ca === undefined ? {} : { ca: provider.ca }),
+      ...(provider.thumbprints === undefined ? {} : { acceptUntrustedChain: (tls: TlsInfo) => thumbprintOk(tls) }),
     });
-    const thumbprintOk = (sha1: string | undefined): boolean =>
-      provider.thumbprints === undefined || (sha1 !== undefined && provider.thumbprints.includes(sha1));
+    // STS checks the thumbprint only of a chain that does not end at a public root.
+    const thumbprintOk = (tls: TlsInfo): boolean =>
+      provider.thumbprints === undefined || tls.publiclyTrusted || provider.thumbprints.includes(tls.topIntermediateSha1);
 
     countsFor(issuer).discovery += 1;
     const discoveryUrl = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
@@ -533,7 +537,7 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
       if (!discovery.ok && discovery.reason === 'tls' && provider.thumbprints !== undefined) return invalidToken(STS_MESSAGES.thumbprint);
       return invalidToken(STS_MESSAGES.verificationKey);
     }
-    if (discovery.tls !== undefined && !thumbprintOk(discovery.tls.topIntermediateSha1)) return invalidToken(STS_MESSAGES.thumbprint);
+    if (discovery.tls !== undefined && !thumbprintOk(discovery.tls)) return invalidToken(STS_MESSAGES.thumbprint);
     const document = parseDiscovery(issuer, discovery.response.body);
     if (!document.ok) return invalidToken(STS_MESSAGES.verificationKey);
 
@@ -542,7 +546,7 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
     countsFor(issuer).jwks += 1;
     const jwks = await http(document.document.jwksUri, request(remaining));
     if (!jwks.ok || jwks.response.status !== 200) return invalidToken(STS_MESSAGES.verificationKey);
-    if (jwks.tls !== undefined && !thumbprintOk(jwks.tls.topIntermediateSha1)) return invalidToken(STS_MESSAGES.thumbprint);
+    if (jwks.tls !== undefined && !thumbprintOk(jwks.tls)) return invalidToken(STS_MESSAGES.thumbprint);
     if (!parseJwks(jwks.response.body).ok) return invalidToken(STS_MESSAGES.verificationKey);
     // IAM's documented limit is per key type; what STS does past it is unverified (switch).
     const limited = keysWithinLimit(JSON.parse(jwks.response.body.toString('utf8')) as JSONWebKeySet, JWKS_KEYS_PER_TYPE);

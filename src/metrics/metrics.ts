@@ -74,7 +74,8 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     jwksLastChange: family('gauge', { name: 'oidc_jwks_last_change_timestamp_seconds', help: 'When the key set last changed.', labelNames: idp }),
     tlsExpiry: family('gauge', { name: 'oidc_tls_cert_expiry_timestamp_seconds', help: 'Earliest notAfter among the certificates served.', labelNames: check }),
     tlsTop: family('gauge', { name: 'oidc_tls_top_intermediate_info', help: 'SHA-1 of the last certificate served (the IAM thumbprint).', labelNames: [...check, 'sha1'] }),
-    thumbprintMatch: family('gauge', { name: 'oidc_tls_thumbprint_match', help: 'Whether the served top intermediates match a configured thumbprint.', labelNames: idp }),
+    tlsPublic: family('gauge', { name: 'oidc_tls_chain_publicly_trusted', help: "Whether the served chain leads to one of Node's bundled public roots alone (1), without tls.caFile or NODE_EXTRA_CA_CERTS; STS ignores thumbprints then.", labelNames: check }),
+    thumbprintMatch: family('gauge', { name: 'oidc_tls_thumbprint_match', help: 'Whether the top intermediates of the chains STS checks by thumbprint (not publicly trusted) match a configured thumbprint; absent when none configured or every chain is publicly trusted.', labelNames: idp }),
     tokenSuccess: family('gauge', { name: 'oidc_token_success', help: 'Whether the last token was obtained and passed every check (kid, signature, iss, aud, exp).', labelNames: token }),
     tokenExpiry: family('gauge', { name: 'oidc_token_expiry_timestamp_seconds', help: '`exp` of the last token obtained.', labelNames: token }),
     tokenKid: family('gauge', { name: 'oidc_token_kid_in_jwks', help: "Whether the last token's kid is in the IdP's latest JWKS.", labelNames: token }),
@@ -123,6 +124,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     if (result.tls) {
       m.tlsExpiry.set(labels, result.tls.earliestNotAfter);
       replaceSeries(m.tlsTop, labels, [{ ...labels, sha1: result.tls.topIntermediateSha1 }]);
+      m.tlsPublic.set(labels, result.tls.publiclyTrusted ? 1 : 0);
     }
   }
 

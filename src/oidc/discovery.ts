@@ -44,12 +44,17 @@ const MAX_ALGS = 64;
  * - `issuer_mismatch`: `issuer` differs from `expectedIssuer` by plain string comparison.
  *   No normalisation at all (trailing slash, case, default port): STS compares exactly.
  * - `jwks_uri_invalid`: `jwks_uri` missing, not a string, not an absolute URL, carrying
- *   a fragment, userinfo or surrounding whitespace, or not https (http only when
- *   `expectedIssuer` itself is http, as for a local lab IdP).
+ *   a fragment, userinfo or surrounding whitespace, or not https (IAM and STS require https; http
+ *   only with `allowInsecureHttp`, for labs and tests).
  * Warnings never fail the check: signing algorithms STS cannot use, required OIDC
  * Discovery fields missing, jwks_uri on another host than the issuer, a BOM.
  */
-export function parseDiscovery(expectedIssuer: string, body: Buffer | string): DiscoveryResult {
+export interface DiscoveryOptions {
+  /** Accept an `http://` jwks_uri (the configuration's `allowInsecureHttp`, for labs and tests). */
+  allowInsecureHttp?: boolean;
+}
+
+export function parseDiscovery(expectedIssuer: string, body: Buffer | string, options: DiscoveryOptions = {}): DiscoveryResult {
   const decoded = decodeJsonBody(body);
   const warnings = decoded.warnings;
   if (!decoded.ok) {
@@ -83,7 +88,7 @@ export function parseDiscovery(expectedIssuer: string, body: Buffer | string): D
   const idTokenSigningAlgs = checkSigningAlgs(own(doc, 'id_token_signing_alg_values_supported'), warnings);
   checkRequiredFields(doc, warnings);
 
-  const jwks = checkJwksUri(own(doc, 'jwks_uri'), expectedIssuer);
+  const jwks = checkJwksUri(own(doc, 'jwks_uri'), options.allowInsecureHttp === true);
   if (!jwks.ok) {
     return { ok: false, reason: 'jwks_uri_invalid', detail: jwks.detail, issuerMatch: true, warnings };
   }
@@ -148,7 +153,7 @@ type JwksUriCheck = { ok: true; url: URL; raw: string } | { ok: false; detail: s
  * Validates `jwks_uri`. Whitespace and control characters are rejected explicitly
  * because the WHATWG URL parser strips them silently where other clients would not.
  */
-function checkJwksUri(value: unknown, expectedIssuer: string): JwksUriCheck {
+function checkJwksUri(value: unknown, httpAllowed: boolean): JwksUriCheck {
   if (value === undefined) return { ok: false, detail: 'jwks_uri is missing' };
   if (typeof value !== 'string') return { ok: false, detail: `jwks_uri is ${describeType(value)}, not a string` };
   if (/[\u0000-\u0020\u007f]/.test(value)) {
@@ -159,9 +164,9 @@ function checkJwksUri(value: unknown, expectedIssuer: string): JwksUriCheck {
   if (url === null) return { ok: false, detail: `jwks_uri ${quote(value)} is not an absolute URL` };
   // Never echoed: the userinfo may hold a password.
   if (url.username !== '' || url.password !== '') return { ok: false, detail: 'jwks_uri contains user:password@ (userinfo), which no client sends' };
-  const httpAllowed = parseUrl(expectedIssuer)?.protocol === 'http:';
   if (url.protocol !== 'https:' && !(httpAllowed && url.protocol === 'http:')) {
-    return { ok: false, detail: `jwks_uri ${quote(value)} is not https` };
+    const hint = url.protocol === 'http:' ? ' (IAM and STS require https; allowInsecureHttp: true accepts http in a lab)' : '';
+    return { ok: false, detail: `jwks_uri ${quote(value)} is not https${hint}` };
   }
   if (value.includes('#')) return { ok: false, detail: `jwks_uri ${quote(value)} has a fragment` };
   return { ok: true, url, raw: value };

@@ -4,12 +4,13 @@
  * fetch chain is the two durations summed, judged against the budget.
  */
 import { cacheVerdict } from '../http/cache-control.js';
-import { PHASES, type FetchOutcome } from '../http/types.js';
+import { PHASES, type FetchOutcome, type TlsInfo } from '../http/types.js';
 import type { IdpTarget } from '../config/load.js';
 import { parseDiscovery } from '../oidc/discovery.js';
 import { diffKeySets, parseJwks } from '../oidc/jwks.js';
 import { lagVerdict } from './loop-lag.js';
 import type { FailureReason } from './reasons.js';
+import { thumbprintMatchValue, thumbprintVerdict } from './thumbprint-verdict.js';
 import { internalErrorDetail, type CheckName, type CheckResult, type IdpProbeResult, type ProbeDeps } from './types.js';
 
 /** Keys whose ids are tracked for change detection: STS is reported to read at most 100. */
@@ -38,7 +39,8 @@ function fromFetch(check: CheckName, outcome: FetchOutcome, receivedAt: number):
     };
   }
   const { status, headers, body } = outcome.response;
-  const cache = cacheVerdict(headers, receivedAt);
+  // STS caches only a successful response: an error's cache headers (a 429, a 503) are not judged.
+  const cache = status === 200 ? cacheVerdict(headers, receivedAt) : null;
   const result: CheckResult = { ...base, ok: true, reason: null, detail: '', status, responseBytes: body.length, cache };
   if (status !== 200) {
     const reason: FailureReason = status === 429 ? 'rate_limited' : 'http_status';
@@ -56,12 +58,10 @@ function fail(result: CheckResult, reason: FailureReason, detail: string, warnin
   return { ...result, ok: false, reason, detail, warnings: [...result.warnings, ...warnings] };
 }
 
-/** True when every served chain's top intermediate is a configured thumbprint. */
+/** Whether the chains STS checks by thumbprint (those not publicly trusted) match the configured list (see thumbprint-verdict.ts). */
 function thumbprintsMatch(thumbprints: readonly string[], checks: readonly (CheckResult | null)[]): boolean | null {
-  if (thumbprints.length === 0) return null;
-  const served = checks.flatMap((check) => (check?.tls ? [check.tls.topIntermediateSha1] : []));
-  if (served.length === 0) return null;
-  return served.every((sha1) => thumbprints.includes(sha1));
+  const chains = checks.flatMap((check) => (check?.tls ? [check.tls] : []));
+  return thumbprintMatchValue(thumbprintVerdict(thumbprints, chains));
 }
 
 /** Probes one IdP. Never throws for a failing IdP: failures are data. */
@@ -90,6 +90,8 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
     maxBodyBytes: target.maxBodyBytes,
     allowLinkLocal: target.allowLinkLocal,
     ...(target.ca === undefined ? {} : { ca: target.ca }),
+    // As STS does: a chain no trusted CA issued is accepted when its top intermediate is a configured thumbprint.
+    ...(target.thumbprints.length === 0 ? {} : { acceptUntrustedChain: (tls: TlsInfo) => target.thumbprints.includes(tls.topIntermediateSha1) }),
     ...(deps.signal === undefined ? {} : { signal: deps.signal }),
   };
   const budgetSeconds = target.budgetMs / 1000;
@@ -100,7 +102,7 @@ export async function probeIdp(input: IdpProbeInput, deps: ProbeDeps): Promise<I
   let jwksUri: string | null = null;
   let tokenEndpoint: string | null = null;
   if (fetchedDiscovery.body !== null) {
-    const parsed = parseDiscovery(target.issuer, fetchedDiscovery.body);
+    const parsed = parseDiscovery(target.issuer, fetchedDiscovery.body, { allowInsecureHttp: target.allowInsecureHttp });
     issuerMatch = parsed.issuerMatch;
     if (parsed.ok) {
       jwksUri = parsed.document.jwksUri;

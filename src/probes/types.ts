@@ -70,7 +70,11 @@ export interface IdpProbeResult {
   keyIds: string[] | null;
   /** Difference from the previous run's key set; null when unchanged or unknown. */
   keySetChange: KeySetChange | null;
-  /** Whether every fetched host's top intermediate is among the configured thumbprints; null when none configured. */
+  /**
+   * Whether the top intermediate of every chain STS checks by thumbprint (the chains not
+   * publicly trusted) is among the configured thumbprints; null when none are configured,
+   * no chain was seen, or every chain is publicly trusted (STS ignores thumbprints then).
+   */
   thumbprintMatch: boolean | null;
   timing: TimingQuality;
   /** `token_endpoint` of the discovery document (client-credentials token sources use it). */

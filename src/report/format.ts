@@ -1,5 +1,5 @@
 /**
- * Renders a check report for people (aligned columns, PASS / WARN / FAIL words, colour
+ * Renders a check report for people (aligned columns, PASS / WARN / FAIL / SKIP words, colour
  * only when asked) or as JSON. Text from the probed servers (details, URLs, issuers) is
  * made safe for a terminal: control characters and bidirectional overrides are shown as
  * escapes, so a hostile server cannot move the cursor, recolour or hide lines.
@@ -12,8 +12,8 @@ export interface FormatOptions {
   color: boolean;
 }
 
-const SYMBOL: Record<LineStatus, string> = { pass: '✓', warn: '!', fail: '✗' };
-const COLOUR: Record<LineStatus, string> = { pass: '\u001b[32m', warn: '\u001b[33m', fail: '\u001b[31m' };
+const SYMBOL: Record<LineStatus, string> = { pass: '✓', warn: '!', fail: '✗', skip: '-' };
+const COLOUR: Record<LineStatus, string> = { pass: '\u001b[32m', warn: '\u001b[33m', fail: '\u001b[31m', skip: '\u001b[2m' };
 const RESET = '\u001b[0m';
 const DIM = '\u001b[2m';
 const BOLD = '\u001b[1m';
@@ -47,9 +47,9 @@ export function formatHuman(report: Report, options: FormatOptions): string {
     if (check.confirm !== null) out.push(`${indent}Confirm: ${terminalSafe(check.confirm)}`);
   }
   out.push('');
-  const { pass, warn, fail } = report.summary;
+  const { pass, warn, fail, skip } = report.summary;
   const verdict = fail > 0 ? paint(COLOUR.fail, 'FAIL') : warn > 0 ? paint(COLOUR.warn, 'PASS with warnings') : paint(COLOUR.pass, 'PASS');
-  out.push(`${pass} pass, ${warn} warn, ${fail} fail: ${verdict}`);
+  out.push(`${pass} pass, ${warn} warn, ${fail} fail, ${skip} skipped (not measured): ${verdict}`);
   return `${out.join('\n')}\n`;
 }
 

@@ -4,10 +4,12 @@
  * input (results, the budget, the thumbprints asked for, the clock reading), so the
  * report of a literal result is a literal report.
  *
- * One line per finding, `pass`, `warn` or `fail`, with the measured value; every warn
- * and fail carries a remedy (from remedies.ts, shared with the status page) and a shell
- * command to confirm it. Lines that cannot be judged (the JWKS when discovery failed) are
- * left out rather than guessed.
+ * One line per finding, `pass`, `warn`, `fail` or `skip`, with the measured value as
+ * text and, in `measured`, as numbers and booleans; every warn and fail carries a remedy
+ * (from remedies.ts, shared with the status page) and a shell command to confirm it. What
+ * was not measured is never a pass: a latency after a refused connection, the cache
+ * headers of an error response, the JWKS lines after discovery failed are `skip`, saying
+ * why. The JSON form is described by docs/check-output.schema.json.
  */
 import type { CheckResult, IdpProbeResult } from '../probes/types.js';
 import type { StsProbeResult } from '../probes/sts-probe.js';
@@ -28,8 +30,11 @@ import {
   type ConfirmOptions,
 } from './confirm.js';
 
-/** The verdict of one line. */
-export type LineStatus = 'pass' | 'warn' | 'fail';
+/** The verdict of one line; `skip`: not measured or not judged (the value says why). */
+export type LineStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+/** Numbers and booleans behind a line's text, for CI (`jq '.checks[] | .measured'`). */
+export type Measured = Record<string, number | boolean | string | null>;
 
 /** One line of the report (the `checks[]` entries of `--json`). */
 export interface ReportLine {
@@ -46,6 +51,8 @@ export interface ReportLine {
   remedy: string | null;
   /** A shell command to see it for yourself; null for a pass. */
   confirm: string | null;
+  /** The measured values as numbers and booleans (seconds, HTTP status, bytes, days); {} when none. */
+  measured: Measured;
 }
 
 /** The whole report (the `--json` document). */
@@ -53,7 +60,7 @@ export interface Report {
   issuer: string;
   /** No line failed (warnings allowed). */
   ok: boolean;
-  summary: { pass: number; warn: number; fail: number };
+  summary: { pass: number; warn: number; fail: number; skip: number };
   checks: ReportLine[];
 }
 
@@ -96,11 +103,42 @@ export function humanDuration(ms: number): string {
 }
 
 function line(id: string, title: string, status: LineStatus, value: string, detail = '', remedy: string | null = null, confirm: string | null = null): ReportLine {
-  return { id, title, status, value, detail, remedy: status === 'pass' ? null : remedy, confirm: status === 'pass' ? null : confirm };
+  const quiet = status === 'pass' || status === 'skip';
+  return { id, title, status, value, detail, remedy: quiet ? null : remedy, confirm: quiet ? null : confirm, measured: {} };
+}
+
+/** The line with its measured values attached. */
+function measured(report: ReportLine, values: Measured): ReportLine {
+  return { ...report, measured: values };
+}
+
+/** A line that could not be measured or judged; `why` completes "not measured: …" or "not judged: …". */
+function skip(id: string, title: string, why: string, detail = ''): ReportLine {
+  return line(id, title, 'skip', `(${why})`, detail);
+}
+
+/** A failure reason as words, for "not measured: connection refused". */
+const REASON_WORDS: Record<string, string> = {
+  dns: 'name not resolved',
+  connect_refused: 'connection refused',
+  connect_timeout: 'connect timed out',
+  tls: 'TLS handshake failed',
+  timeout: 'timed out',
+  network: 'network error',
+  blocked_address: 'address refused by policy',
+};
+
+function reasonWords(reason: string | null): string {
+  return reason === null ? 'no response' : (REASON_WORDS[reason] ?? reason.replace(/_/g, ' '));
 }
 
 function remedy(key: RemedyKey | string | null): string | null {
   return remedyFor(key) ?? REMEDIES.internal;
+}
+
+function phaseSeconds(check: CheckResult): Measured {
+  const t = check.timings;
+  return { resolveSeconds: t.resolve, connectSeconds: t.connect, tlsSeconds: t.tls, processingSeconds: t.processing, transferSeconds: t.transfer };
 }
 
 function phases(check: CheckResult): string {
@@ -120,25 +158,34 @@ function documentLines(check: CheckResult, confirm: ConfirmOptions): ReportLine[
   const name = LABEL[check.check];
   const id = check.check;
   const lines: ReportLine[] = [];
+  const http = { status: check.status, bytes: check.responseBytes, reason: check.reason };
   if (got200(check)) {
     const size = check.responseBytes === null ? '' : `, ${check.responseBytes} bytes`;
-    lines.push(line(`${id}.http`, `${name} reachable`, 'pass', `HTTP 200${size}`, check.url));
+    lines.push(measured(line(`${id}.http`, `${name} reachable`, 'pass', `HTTP 200${size}`, check.url), http));
   } else if (check.status === 0 || (check.reason !== null && TRANSPORT.has(check.reason))) {
     const reason = check.reason ?? 'network';
     lines.push(
-      line(`${id}.http`, `${name} reachable`, 'fail', check.status === 0 ? reason : `${reason} (HTTP ${check.status})`, `${check.url}: ${check.detail}`, remedy(reason), curlHeaders(check.url, confirm)),
+      measured(line(`${id}.http`, `${name} reachable`, 'fail', check.status === 0 ? reason : `${reason} (HTTP ${check.status})`, `${check.url}: ${check.detail}`, remedy(reason), curlHeaders(check.url, confirm)), http),
     );
   } else {
     const reason = check.reason ?? 'http_status';
-    lines.push(line(`${id}.http`, `${name} reachable`, 'fail', `HTTP ${check.status}`, `${check.url}: ${check.detail}`, remedy(reason), curlHeaders(check.url, confirm)));
+    lines.push(measured(line(`${id}.http`, `${name} reachable`, 'fail', `HTTP ${check.status}`, `${check.url}: ${check.detail}`, remedy(reason), curlHeaders(check.url, confirm)), http));
   }
-  lines.push(line(`${id}.latency`, `${name} latency`, 'pass', seconds(check.durationSeconds), phases(check)));
+  // A latency is measured only when a response came back; before that it is the time to a failure.
+  if (check.status === 0) {
+    lines.push(measured(skip(`${id}.latency`, `${name} latency`, `not measured: ${reasonWords(check.reason)}`, `failed after ${seconds(check.durationSeconds)}: ${phases(check)}`), { failedAfterSeconds: check.durationSeconds }));
+  } else {
+    lines.push(measured(line(`${id}.latency`, `${name} latency`, 'pass', seconds(check.durationSeconds), phases(check)), { seconds: check.durationSeconds, ...phaseSeconds(check) }));
+  }
 
   if (got200(check) && (check.reason === 'invalid_json' || check.reason === 'invalid_document')) {
     const filter = check.check === 'jwks' ? '.keys' : '{issuer, jwks_uri}';
     lines.push(line(`${id}.document`, `${name} document`, 'fail', check.reason, check.detail, remedy(check.reason), curlJq(check.url, filter, confirm)));
   }
-  if (check.cache !== null) {
+  // STS caches only a 200: the cache headers of an error response (a 429, a 503) are not judged.
+  if (check.status !== 0 && check.status !== 200) {
+    lines.push(skip(`${id}.cache`, `${name} cache headers`, `not judged: HTTP ${check.status}`, 'STS caches only a successful response'));
+  } else if (check.cache !== null) {
     const { cacheable, maxAgeSeconds, problems } = check.cache;
     const value = cacheable
       ? maxAgeSeconds === null
@@ -148,7 +195,7 @@ function documentLines(check: CheckResult, confirm: ConfirmOptions): ReportLine[
     // The JWKS is what STS caches (the GitLab incident): not cacheable fails there, warns for discovery.
     const status: LineStatus = cacheable ? 'pass' : check.check === 'jwks' ? 'fail' : 'warn';
     const key: RemedyKey = check.check === 'jwks' ? 'jwks_not_cacheable' : 'discovery_not_cacheable';
-    lines.push(line(`${id}.cache`, `${name} cache headers`, status, value, '', remedy(key), curlCacheHeaders(check.url, confirm)));
+    lines.push(measured(line(`${id}.cache`, `${name} cache headers`, status, value, '', remedy(key), curlCacheHeaders(check.url, confirm)), { cacheable, maxAgeSeconds }));
   }
   const notes = check.warnings.filter((warning) => !warning.includes('IAM uses at most'));
   if (notes.length > 0) {
@@ -157,16 +204,27 @@ function documentLines(check: CheckResult, confirm: ConfirmOptions): ReportLine[
   return lines;
 }
 
-function chainLine(result: IdpProbeResult, ratio: number, confirm: ConfirmOptions): ReportLine | null {
+function chainLine(result: IdpProbeResult, ratio: number, confirm: ConfirmOptions): ReportLine {
   const { chain } = result;
   const budget = chain.budgetSeconds;
   const jwksUrl = result.jwks?.url ?? null;
   const command = curlChainTiming(result.discovery.url, jwksUrl, confirm);
   if (chain.seconds === null) {
     // No JWKS request: only a discovery that alone used up the budget says anything.
-    if (result.discovery.durationSeconds <= budget) return null;
-    return line('chain.budget', 'Fetch chain vs budget', 'fail', `discovery alone ${seconds(result.discovery.durationSeconds)} > ${budget} s`, 'STS gives up after the budget', remedy('over_budget'), command);
+    if (result.discovery.durationSeconds <= budget) return skip('chain.budget', 'Fetch chain vs budget', 'not measured: the JWKS was not fetched');
+    return measured(
+      line('chain.budget', 'Fetch chain vs budget', 'fail', `discovery alone ${seconds(result.discovery.durationSeconds)} > ${budget} s`, 'STS gives up after the budget', remedy('over_budget'), command),
+      { seconds: null, discoverySeconds: result.discovery.durationSeconds, budgetSeconds: budget, overBudget: true },
+    );
   }
+  const numbers = { seconds: chain.seconds, budgetSeconds: budget, overBudget: chain.overBudget, timingUncertaintySeconds: result.timing.suspect ? result.timing.totalLoopLagSeconds : 0 };
+  return measured(judgeChain(result, ratio, command), numbers);
+}
+
+function judgeChain(result: IdpProbeResult, ratio: number, command: string | null): ReportLine {
+  const { chain } = result;
+  const budget = chain.budgetSeconds;
+  if (chain.seconds === null) throw new Error('judgeChain needs a measured chain');
   const share = Math.round((chain.seconds / budget) * 100);
   const value = `${seconds(chain.seconds)} of ${budget} s (${share} %)`;
   const detail = `discovery ${seconds(result.discovery.durationSeconds)} + jwks ${seconds(result.jwks?.durationSeconds ?? 0)}, on cold connections as STS makes them`;
@@ -185,9 +243,9 @@ function discoveryContentLines(result: IdpProbeResult, confirm: ConfirmOptions):
   const { discovery } = result;
   const lines: ReportLine[] = [];
   if (result.issuerMatch === true) {
-    lines.push(line('discovery.issuer', 'Issuer matches', 'pass', 'exact match'));
+    lines.push(measured(line('discovery.issuer', 'Issuer matches', 'pass', 'exact match'), { match: true }));
   } else if (result.issuerMatch === false) {
-    lines.push(line('discovery.issuer', 'Issuer matches', 'fail', 'mismatch', discovery.detail, remedy('issuer_mismatch'), curlJq(discovery.url, '.issuer', confirm)));
+    lines.push(measured(line('discovery.issuer', 'Issuer matches', 'fail', 'mismatch', discovery.detail, remedy('issuer_mismatch'), curlJq(discovery.url, '.issuer', confirm)), { match: false }));
   }
   if (discovery.reason === 'jwks_uri_invalid') {
     lines.push(line('discovery.jwks_uri', 'jwks_uri', 'fail', 'invalid', discovery.detail, remedy('jwks_uri_invalid'), curlJq(discovery.url, '.jwks_uri', confirm)));
@@ -195,6 +253,18 @@ function discoveryContentLines(result: IdpProbeResult, confirm: ConfirmOptions):
     lines.push(line('discovery.jwks_uri', 'jwks_uri', 'pass', result.jwks.url));
   }
   return lines;
+}
+
+/** The JWKS lines when discovery gave no usable jwks_uri: listed, not measured. */
+function jwksNotFetched(result: IdpProbeResult): ReportLine[] {
+  const why = `not measured: the JWKS was not fetched (discovery failed: ${result.discovery.reason ?? 'unknown'})`;
+  return [
+    skip('jwks.http', 'JWKS reachable', why),
+    skip('jwks.latency', 'JWKS latency', why),
+    skip('jwks.cache', 'JWKS cache headers', why),
+    skip('jwks.keys', 'Signing keys', why),
+    skip('jwks.key_count', `Keys per type <= ${IAM_KEYS_PER_TYPE}`, why),
+  ];
 }
 
 function keyLines(result: IdpProbeResult, confirm: ConfirmOptions): ReportLine[] {
@@ -210,6 +280,7 @@ function keyLines(result: IdpProbeResult, confirm: ConfirmOptions): ReportLine[]
   const kids = keys.map((key) => `${key.kid ?? '(no kid)'} ${key.alg ?? key.kty}${key.usable ? '' : ` unusable: ${key.problem ?? '?'}`}`).join('; ');
   const command = curlJq(jwks.url, '.keys[] | {kid, kty, alg, use}', confirm);
   const lines: ReportLine[] = [];
+  const counts = { usable: usable.length, total: keys.length };
   if (usable.length === 0) {
     lines.push(line('jwks.keys', 'Signing keys', 'fail', `0 usable of ${keys.length}`, jwks.detail || kids, remedy('no_usable_keys'), command));
   } else if (usable.length < keys.length) {
@@ -217,6 +288,7 @@ function keyLines(result: IdpProbeResult, confirm: ConfirmOptions): ReportLine[]
   } else {
     lines.push(line('jwks.keys', 'Signing keys', 'pass', `${usable.length} usable (${algText})`, kids));
   }
+  lines[lines.length - 1] = measured(lines[lines.length - 1]!, counts);
   const perType = new Map<string, number>();
   for (const key of keys) perType.set(key.kty, (perType.get(key.kty) ?? 0) + 1);
   const over = [...perType].filter(([, count]) => count > IAM_KEYS_PER_TYPE);
@@ -227,6 +299,7 @@ function keyLines(result: IdpProbeResult, confirm: ConfirmOptions): ReportLine[]
   } else {
     lines.push(line('jwks.key_count', title, 'pass', `${keys.length} key${keys.length === 1 ? '' : 's'}`));
   }
+  lines[lines.length - 1] = measured(lines[lines.length - 1]!, { keys: keys.length, limitPerType: IAM_KEYS_PER_TYPE });
   return lines;
 }
 
@@ -245,6 +318,7 @@ function tlsLines(result: IdpProbeResult, input: ReportInput, confirm: ConfirmOp
   const when = new Date(expiresMs).toISOString();
   const host = new URL(earliest.url).host;
   const command = opensslEndDate(earliest.url, confirm);
+  const expiry = { notAfter: earliest.tls.earliestNotAfter, daysLeft: days };
   if (leftMs <= 0) {
     lines.push(line('tls.expiry', 'TLS certificate expiry', 'fail', `expired ${humanDuration(-leftMs)} ago`, `${host}: earliest notAfter ${when}`, remedy('cert_expired'), command));
   } else if (leftMs < warnDays * DAY_MS) {
@@ -252,24 +326,30 @@ function tlsLines(result: IdpProbeResult, input: ReportInput, confirm: ConfirmOp
   } else {
     lines.push(line('tls.expiry', 'TLS certificate expiry', 'pass', `${days} days left`, `${host}: earliest notAfter ${when}`));
   }
+  lines[lines.length - 1] = measured(lines[lines.length - 1]!, expiry);
 
-  const byHost = new Map<string, { url: string; sha1: string }>();
-  for (const entry of served) byHost.set(new URL(entry.url).host, { url: entry.url, sha1: entry.tls.topIntermediateSha1 });
+  const byHost = new Map<string, { url: string; sha1: string; publiclyTrusted: boolean }>();
+  for (const entry of served) byHost.set(new URL(entry.url).host, { url: entry.url, sha1: entry.tls.topIntermediateSha1, publiclyTrusted: entry.tls.publiclyTrusted });
   const shown = [...byHost].map(([h, { sha1 }]) => (byHost.size === 1 ? sha1 : `${h} ${sha1}`)).join(', ');
-  const detail = 'SHA-1 of the last certificate served (the top intermediate): compare with the IAM OIDC provider\'s ThumbprintList';
-  // The probe judged the served chains against the configured list (`--thumbprint` or tls.thumbprints).
+  const allPublic = [...byHost.values()].every((entry) => entry.publiclyTrusted);
+  const detail =
+    "SHA-1 of the last certificate served (the top intermediate): compare with the IAM OIDC provider's ThumbprintList" +
+    (allPublic ? '; the chain ends at a public root CA, so STS does not use thumbprints for it' : '');
+  // The probe judged the chains STS checks by thumbprint (not publicly trusted) against `--thumbprint` or tls.thumbprints.
   if (result.thumbprintMatch === null) {
-    lines.push(line('tls.thumbprint', 'TLS thumbprint', 'pass', shown, detail));
+    lines.push(line('tls.thumbprint', 'TLS thumbprint', 'pass', allPublic ? `${shown} (publicly trusted: thumbprints not used by STS)` : shown, detail));
   } else if (result.thumbprintMatch) {
     lines.push(line('tls.thumbprint', 'TLS thumbprint', 'pass', `${shown} (matches)`, detail));
   } else {
     const expected = input.thumbprints.length === 0 ? 'the configured thumbprints' : `one of ${input.thumbprints.join(', ')}`;
-    const mismatched = [...byHost].find(([, { sha1 }]) => !input.thumbprints.includes(sha1)) ?? [...byHost][0]!;
+    const mismatched = [...byHost].find(([, entry]) => !entry.publiclyTrusted && !input.thumbprints.includes(entry.sha1)) ?? [...byHost][0]!;
     const [badHost, bad] = mismatched;
     lines.push(
-      line('tls.thumbprint', 'TLS thumbprint', 'fail', `${shown} (no match)`, `${badHost} serves ${bad.sha1}; expected ${expected}`, remedy('thumbprint_mismatch'), opensslShowCerts(bad.url, confirm)),
+      line('tls.thumbprint', 'TLS thumbprint', 'fail', `${shown} (no match)`, `${badHost} serves ${bad.sha1} on a chain that is not publicly trusted (STS checks its thumbprint); expected ${expected}`, remedy('thumbprint_mismatch'), opensslShowCerts(bad.url, confirm)),
     );
   }
+  const first = [...byHost.values()][0]!;
+  lines[lines.length - 1] = measured(lines[lines.length - 1]!, { sha1: first.sha1, match: result.thumbprintMatch, publiclyTrusted: allPublic });
   return lines;
 }
 
@@ -335,6 +415,7 @@ function stsLines(input: StsReportInput): ReportLine[] {
     const command = input.tokenFile === undefined ? null : awsAssumeRole({ roleArn: result.roleArn, region: result.region, endpoint: result.endpoint, tokenFile: input.tokenFile });
     const n = result.attemptsUsed;
     const plural = `${n} attempt${n === 1 ? '' : 's'}`;
+    const numbers = { ok: result.ok, attempts: n, seconds: last?.durationSeconds ?? null, code: result.ok ? null : (last?.stsCode ?? result.code ?? null) };
     if (result.ok && result.firstAttemptOk) {
       lines.push(line(`sts.${result.region}`, title, 'pass', `assumed in ${plural} (${seconds(last?.durationSeconds ?? 0)})`, `${result.assumedRole?.arn ?? ''} via ${result.endpoint}`));
     } else if (result.ok) {
@@ -345,6 +426,7 @@ function stsLines(input: StsReportInput): ReportLine[] {
       const message = last?.message || result.token.detail;
       lines.push(line(`sts.${result.region}`, title, 'fail', `${last?.stsCode ?? code} after ${plural}`, [message, attempts].filter(Boolean).join(' — '), remedy(code), command));
     }
+    lines[lines.length - 1] = measured(lines[lines.length - 1]!, numbers);
   }
   return lines;
 }
@@ -358,8 +440,8 @@ export function buildReport(input: ReportInput): Report {
   checks.push(...documentLines(idp.discovery, confirm));
   checks.push(...discoveryContentLines(idp, confirm));
   if (idp.jwks !== null) checks.push(...documentLines(idp.jwks, confirm));
-  const chain = chainLine(idp, ratio, confirm);
-  if (chain !== null) checks.push(chain);
+  else checks.push(...jwksNotFetched(idp));
+  checks.push(chainLine(idp, ratio, confirm));
   checks.push(...keyLines(idp, confirm));
   checks.push(...tlsLines(idp, input, confirm));
   checks.push(...tokenLines(input));
@@ -367,12 +449,13 @@ export function buildReport(input: ReportInput): Report {
   if (idp.discovery.reason === 'internal') {
     checks.push(line('internal', 'Canary', 'fail', 'internal error', idp.discovery.detail, remedy('internal'), null));
   }
-  const summary = { pass: 0, warn: 0, fail: 0 };
+  const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const check of checks) summary[check.status] += 1;
   return { issuer: input.issuer, ok: summary.fail === 0, summary, checks };
 }
 
-const isFinding = (check: ReportLine) => check.status !== 'pass';
+/** Warn and fail lines; a skipped line was not measured, so it is neither a problem nor a warning. */
+const isFinding = (check: ReportLine) => check.status === 'fail' || check.status === 'warn';
 
 /** The findings (warn and fail lines) of one IdP run, as `check` reports them. */
 export function idpFindings(input: Omit<ReportInput, 'sts'>): ReportLine[] {

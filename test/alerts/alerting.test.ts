@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAlerting } from '../../src/alerts/alerting.js';
+import { ALERT_NAMES } from '../../src/alerts/rules.js';
 import { cronPeriodMs } from '../../src/schedule/period.js';
 import { createStateFile, statePersistence } from '../../src/daemon/state-file.js';
 import type { NotificationResult } from '../../src/alerts/alertmanager.js';
@@ -69,7 +70,7 @@ describe('alerting (rules + engine + sink + state file)', () => {
     await alerting.load();
     alerting.start();
     assert.equal(counts.at(-1)?.get(over('IdPFetchChainOverBudget')), 0, 'every catalog pair published, at 0');
-    assert.equal(counts.at(-1)?.size, 15);
+    assert.equal(counts.at(-1)?.size, ALERT_NAMES.length);
     for (let i = 0; i < 3; i += 1) {
       alerting.observeIdp(slowRun(3.1, 2.52));
       await clock.advance(30_000);
@@ -96,6 +97,48 @@ describe('alerting (rules + engine + sink + state file)', () => {
     assert.equal(resolved?.startsAt, new Date(T0 + 60_000).toISOString());
     assert.equal(counts.at(-1)?.get(over('IdPFetchChainOverBudget')), 0);
     assert.ok(notifications.every((result) => result === 'success'));
+    await alerting.stop();
+  });
+
+  test('one problem, one page: the lesser alert is not sent while the greater fires, and is sent when it stops', async () => {
+    const { clock, alerting, posted } = setup(await config());
+    await alerting.load();
+    alerting.start();
+    const sent = (name: string) => posted().filter((a) => a.labels.alertname === name && a.endsAt !== undefined && Date.parse(a.endsAt) > clock.now());
+    // An issuer mismatch: discovery is both invalid and down.
+    const mismatch = idpResult({
+      ok: false,
+      issuerMatch: false,
+      discovery: check('discovery', { ok: false, reason: 'issuer_mismatch', detail: 'issuer "https://other.example" is not the configured issuer' }),
+      jwks: null,
+    });
+    for (let i = 0; i < 3; i += 1) {
+      alerting.observeIdp(mismatch);
+      await clock.advance(30_000);
+    }
+    await alerting.idle();
+    const names = alerting.firing().map((alert) => alert.labels.alertname).sort();
+    assert.deepEqual(names, ['IdPDiscoveryDown', 'IdPDiscoveryInvalid'], 'both fire (status API)');
+    assert.equal(sent('IdPDiscoveryInvalid').length, 1);
+    assert.equal(sent('IdPDiscoveryDown').length, 0, 'but only the greater is sent');
+    await clock.advance(60_000); // a resend
+    await alerting.idle();
+    assert.equal(sent('IdPDiscoveryDown').length, 0, 'nor resent');
+
+    // Over the budget and near it: then only near it. NearBudget is sent once OverBudget resolves.
+    for (let i = 0; i < 3; i += 1) {
+      alerting.observeIdp(slowRun(3.1, 2.52));
+      await clock.advance(30_000);
+    }
+    await alerting.idle();
+    assert.equal(sent('IdPFetchChainOverBudget').length > 0, true);
+    assert.equal(sent('IdPFetchChainNearBudget').length, 0);
+    const before = posted().length;
+    for (let i = 0; i < 2; i += 1) alerting.observeIdp(slowRun(2.4, 2.3));
+    await alerting.idle();
+    const after = posted().slice(before);
+    assert.ok(after.some((a) => a.labels.alertname === 'IdPFetchChainOverBudget' && Date.parse(a.endsAt ?? '') <= clock.now()), 'over budget resolved');
+    assert.ok(after.some((a) => a.labels.alertname === 'IdPFetchChainNearBudget' && Date.parse(a.endsAt ?? '') > clock.now()), 'near budget released at once');
     await alerting.stop();
   });
 

@@ -47,6 +47,7 @@ export function check(name: 'discovery' | 'jwks', extra: Partial<CheckResult> = 
       chain: [{ subject: 'CN=idp.example', issuer: 'CN=CA', notAfter: (T0 + 90 * 86_400_000) / 1000, sha1: SHA }],
       earliestNotAfter: (T0 + 90 * 86_400_000) / 1000,
       topIntermediateSha1: SHA,
+      publiclyTrusted: false,
     },
     warnings: [],
     ...extra,

@@ -81,6 +81,8 @@ describe('alert catalog', () => {
         STSAssumeRoleFailing: 'critical',
         STSAssumeRoleFlaky: 'warning',
         IdPCanaryProbesStale: 'critical',
+        IdPCanaryEgressDown: 'critical',
+        IdPCanaryTimingUnreliable: 'warning',
       },
     );
   });
@@ -317,7 +319,7 @@ describe('TLS rules', () => {
   test('IdPTLSCertExpiringSoon per check within certExpiryWarning, with the date and time left', () => {
     const notAfter = (T0 + 9.5 * 86_400_000) / 1000;
     const expiring = check('jwks', {
-      tls: { chain: [{ subject: 'CN=idp.example', issuer: 'CN=CA', notAfter, sha1: 'cd'.repeat(20) }], earliestNotAfter: notAfter, topIntermediateSha1: 'cd'.repeat(20) },
+      tls: { chain: [{ subject: 'CN=idp.example', issuer: 'CN=CA', notAfter, sha1: 'cd'.repeat(20) }], earliestNotAfter: notAfter, topIntermediateSha1: 'cd'.repeat(20), publiclyTrusted: false },
     });
     const observations = evaluate([idpResult({ jwks: expiring })]);
     const soon = only(observations, 'IdPTLSCertExpiringSoon', { check: 'jwks' });
@@ -332,7 +334,7 @@ describe('TLS rules', () => {
 
   test('an expired certificate says so', () => {
     const notAfter = (T0 - 3_600_000) / 1000;
-    const expired = check('discovery', { tls: { chain: [], earliestNotAfter: notAfter, topIntermediateSha1: 'cd'.repeat(20) } });
+    const expired = check('discovery', { tls: { chain: [], earliestNotAfter: notAfter, topIntermediateSha1: 'cd'.repeat(20), publiclyTrusted: false } });
     const soon = only(evaluate([idpResult({ discovery: expired })]), 'IdPTLSCertExpiringSoon', { check: 'discovery' });
     assert.equal(soon.bad, true);
     assert.match(soon.annotations.description, /expired 2030-01-01T11:00:00\.000Z \(1 hours ago\)/);
@@ -350,10 +352,31 @@ describe('TLS rules', () => {
     assert.equal(only(evaluate([idpResult({ thumbprintMatch: true })], { thumbprints: ['ab'.repeat(20)] }), 'IdPTLSThumbprintMismatch').bad, false);
   });
 
+  test('IdPTLSThumbprintMismatch: a publicly trusted chain never pages; STS checks only the other chains', () => {
+    const publicTls = (sha1: string) => ({ chain: [], earliestNotAfter: (T0 + 90 * 86_400_000) / 1000, topIntermediateSha1: sha1, publiclyTrusted: true });
+    const privateTls = (sha1: string) => ({ ...publicTls(sha1), publiclyTrusted: false });
+    const stale = ['ef'.repeat(20)];
+    const github = idpResult({ discovery: check('discovery', { tls: publicTls('ab'.repeat(20)) }), jwks: check('jwks', { tls: publicTls('ab'.repeat(20)) }) });
+    const resolved = only(evaluate([github], { thumbprints: stale }), 'IdPTLSThumbprintMismatch');
+    assert.equal(resolved.bad, false, 'stale thumbprints on a public chain: no page (a firing alert resolves)');
+    assert.match(resolved.annotations.description, /STS does not use the thumbprints/);
+
+    // Discovery on a public CA, JWKS on a private one: the probe's verdict (thumbprint-verdict.ts) decides.
+    const mixed = (match: boolean) =>
+      idpResult({ thumbprintMatch: match, discovery: check('discovery', { tls: publicTls('ab'.repeat(20)) }), jwks: check('jwks', { tls: privateTls('cd'.repeat(20)) }) });
+    assert.equal(only(evaluate([mixed(true)], { thumbprints: ['cd'.repeat(20)] }), 'IdPTLSThumbprintMismatch').bad, false);
+    const bad = only(evaluate([mixed(false)], { thumbprints: stale }), 'IdPTLSThumbprintMismatch');
+    assert.equal(bad.bad, true);
+    assert.equal(
+      bad.annotations.description,
+      `top intermediate served: discovery ${'ab'.repeat(20)} (publicly trusted: STS ignores thumbprints), jwks ${'cd'.repeat(20)}; configured thumbprints: ${'ef'.repeat(20)}`,
+    );
+  });
+
   test('a change of the served top intermediate is reported by the fold', () => {
     const first = foldIdpRun(emptyIdpMemory(), idpResult(), T0).memory;
     const other = 'cd'.repeat(20);
-    const moved = check('jwks', { tls: { chain: [], earliestNotAfter: (T0 + 90 * 86_400_000) / 1000, topIntermediateSha1: other } });
+    const moved = check('jwks', { tls: { chain: [], earliestNotAfter: (T0 + 90 * 86_400_000) / 1000, topIntermediateSha1: other, publiclyTrusted: false } });
     const { facts } = foldIdpRun(first, idpResult({ jwks: moved }), T0);
     assert.deepEqual(facts.thumbprintChanges, [{ check: 'jwks', from: 'ab'.repeat(20), to: other }]);
   });

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { checkCommand, type CheckDeps } from '../../src/cli/check.js';
 import { REMEDIES } from '../../src/report/remedies.js';
 import type { Report, ReportLine } from '../../src/report/report.js';
@@ -77,13 +78,13 @@ describe('idp-canary check', () => {
     assert.doesNotMatch(run.stdout, /\u001b/);
     assert.doesNotMatch(run.stdout, /WARN|FAIL {2}/);
     assert.match(run.stdout, /^ {2}✓ PASS {2}Fetch chain vs budget +\d\.\d{3} s of 5 s \(\d+ %\)$/m);
-    assert.match(run.stdout, / 0 warn, 0 fail: PASS\n$/);
+    assert.match(run.stdout, / 0 warn, 0 fail, 0 skipped \(not measured\): PASS\n$/);
 
     const { code, report } = await checkJson([issuer('healthy'), ...ca()]);
     assert.equal(code, 0);
     assert.equal(report.issuer, issuer('healthy'));
     assert.equal(report.ok, true);
-    assert.deepEqual(report.summary, { pass: report.checks.length, warn: 0, fail: 0 });
+    assert.deepEqual(report.summary, { pass: report.checks.length, warn: 0, fail: 0, skip: 0 });
     assert.match(lineOf(report, 'discovery.http').value, /^HTTP 200, \d+ bytes$/);
     assert.equal(lineOf(report, 'discovery.jwks_uri').value, `${issuer('healthy')}/jwks`);
     assert.equal(lineOf(report, 'tls.thumbprint').value, lab.pki.intermediateSha1);
@@ -123,7 +124,7 @@ describe('idp-canary check', () => {
     assert.equal(run.code, 1);
     assert.match(run.stdout, /^ {2}✗ FAIL {2}JWKS cache headers +not cacheable: Cache-Control: no-cache$/m);
     assert.ok(run.stdout.includes(`Remedy:  ${REMEDIES.jwks_not_cacheable}`));
-    assert.match(run.stdout, /1 fail: FAIL\n$/);
+    assert.match(run.stdout, /1 fail, 0 skipped \(not measured\): FAIL\n$/);
 
     const { code, report } = await checkJson([issuer('jwks-no-cache'), ...ca()]);
     assert.equal(code, 1);
@@ -139,6 +140,7 @@ describe('idp-canary check', () => {
       detail: '',
       remedy: REMEDIES.jwks_not_cacheable,
       confirm: `curl -sS -D- -o /dev/null --cacert ${lab.caFile} ${issuer('jwks-no-cache')}/jwks | grep -iE '^(cache-control|pragma|expires|age):'`,
+      measured: { cacheable: false, maxAgeSeconds: null },
     });
   });
 
@@ -164,7 +166,7 @@ describe('idp-canary check', () => {
     assert.equal(failure.confirm, `curl -sS -D- -o /dev/null --cacert ${lab.caFile} ${issuer('rate-limited')}/jwks`);
   });
 
-  test('an issuer mismatch: exit 1, the issuer line fails, the JWKS is not judged', async () => {
+  test('an issuer mismatch: exit 1, the issuer line fails, the JWKS lines are SKIP', async () => {
     const run = await check([issuer('issuer-mismatch'), ...ca()]);
     assert.equal(run.code, 1);
     assert.match(run.stdout, /^ {2}✗ FAIL {2}Issuer matches +mismatch$/m);
@@ -173,7 +175,11 @@ describe('idp-canary check', () => {
     assert.equal(failure.id, 'discovery.issuer');
     assert.equal(failure.detail, `issuer "${issuer('issuer-mismatch')}/" does not equal expected "${issuer('issuer-mismatch')}" (differs only by a trailing slash)`);
     assert.equal(failure.remedy, REMEDIES.issuer_mismatch);
-    assert.ok(!report.checks.some((line) => line.id.startsWith('jwks.')));
+    const jwksLines = report.checks.filter((line) => line.id.startsWith('jwks.'));
+    assert.deepEqual(jwksLines.map((line) => `${line.id} ${line.status}`), ['jwks.http skip', 'jwks.latency skip', 'jwks.cache skip', 'jwks.keys skip', 'jwks.key_count skip']);
+    assert.equal(report.summary.skip, 6, 'the JWKS lines and the chain');
+    assert.match(run.stdout, /^ {2}- SKIP {2}JWKS reachable +\(not measured: the JWKS was not fetched \(discovery failed: issuer_mismatch\)\)$/m);
+    assert.match(run.stdout, /, 6 skipped \(not measured\): FAIL\n$/);
   });
 
   test('an unreachable IdP: exit 1, connection refused with the reachability remedy', async () => {
@@ -184,8 +190,16 @@ describe('idp-canary check', () => {
     const { report } = await checkJson([issuer('unreachable'), ...ca()]);
     assert.deepEqual(report.checks.map((line) => [line.id, line.status]), [
       ['discovery.http', 'fail'],
-      ['discovery.latency', 'pass'],
+      ['discovery.latency', 'skip'],
+      ['jwks.http', 'skip'],
+      ['jwks.latency', 'skip'],
+      ['jwks.cache', 'skip'],
+      ['jwks.keys', 'skip'],
+      ['jwks.key_count', 'skip'],
+      ['chain.budget', 'skip'],
     ]);
+    assert.match(run.stdout, /^ {2}- SKIP {2}Discovery latency +\(not measured: connection refused\)$/m);
+    assert.deepEqual(lineOf(report, 'discovery.http').measured, { status: 0, bytes: null, reason: 'connect_refused' });
     assert.match(report.checks[0]!.detail, /ECONNREFUSED/);
   });
 
@@ -304,6 +318,37 @@ describe('idp-canary check', () => {
     assert.match(help.stdout, /^Usage:\n {2}idp-canary check ISSUER/);
   });
 
+  test('--json output of real runs validates against docs/check-output.schema.json', async () => {
+    const schema = JSON.parse(await readFile(new URL('../../docs/check-output.schema.json', import.meta.url), 'utf8')) as object;
+    const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+    const validate = ajv.compile(schema);
+    const withSts = ['--token-file', lab.tokenFile, '--role-arn', lab.roleArn, '--region', 'us-east-1', '--sts-endpoint', lab.sts.url];
+    const runs = await Promise.all([
+      checkJson([issuer('healthy'), ...ca(), ...withSts]),
+      checkJson([issuer('unreachable'), ...ca()]),
+      checkJson([issuer('issuer-mismatch'), ...ca()]),
+      checkJson([issuer('rate-limited'), ...ca()]),
+      checkJson([issuer('jwks-no-cache'), ...ca(), '--thumbprint', '0'.repeat(40)]),
+    ]);
+    const statuses = new Set<string>();
+    for (const { report } of runs) {
+      assert.equal(validate(report), true, `${report.issuer}: ${ajv.errorsText(validate.errors)}`);
+      for (const line of report.checks) statuses.add(line.status);
+    }
+    assert.deepEqual([...statuses].sort(), ['fail', 'pass', 'skip'], 'the runs cover passing, failing and skipped lines');
+    const healthy = runs[0]!.report;
+    assert.equal(typeof lineOf(healthy, 'chain.budget').measured.seconds, 'number');
+    assert.equal(lineOf(healthy, 'sts.us-east-1').measured.ok, true);
+
+    // The schema is not a formality: a number given as text, or a line without measured, fails.
+    const broken = structuredClone(healthy);
+    broken.checks[0]!.measured = { status: '200' } as never;
+    assert.equal(validate(broken), false);
+    const missing = structuredClone(healthy) as { checks: Partial<ReportLine>[] };
+    delete missing.checks[1]!.measured;
+    assert.equal(validate(missing), false);
+  });
+
   test('the real CLI process: exit 0 healthy (NODE_EXTRA_CA_CERTS), 1 failing (--ca-file), 2 usage', async () => {
     const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
       runProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', 'check', ...args], {
@@ -317,7 +362,7 @@ describe('idp-canary check', () => {
       cli(['https://a.example', '--budget', 'fast']),
     ]);
     assert.equal(healthy.code, 0, healthy.stdout + healthy.stderr);
-    assert.match(healthy.stdout, /0 fail: PASS\n$/);
+    assert.match(healthy.stdout, /0 fail, 0 skipped \(not measured\): PASS\n$/);
     assert.equal(failing.code, 1, failing.stderr);
     assert.equal((JSON.parse(failing.stdout) as Report).checks.find((line) => line.status === 'fail')?.id, 'jwks.cache');
     assert.equal(usage.code, 2);

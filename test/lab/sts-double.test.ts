@@ -2,6 +2,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createHttp } from '../../src/http/timed-request.js';
+import type { HttpFetch } from '../../src/http/types.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
 import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
 import {
@@ -354,6 +356,41 @@ describe('STS double: thumbprints and HTTPS', () => {
       assert.equal(!parsed.ok && parsed.message, "OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint");
     } finally {
       await Promise.all([good.close(), bad.close(), idp.close()]);
+    }
+  });
+
+  test('a chain no trusted CA issued is accepted by a matching thumbprint, and refused by another', async () => {
+    const idp = await startIdp({ pki });
+    // No `ca`: the double trusts only public roots, as STS does; the lab PKI is not public.
+    const pinned = await startStsDouble({ providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], thumbprints: [pki.intermediateSha1] }] });
+    const wrong = await startStsDouble({ providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], thumbprints: ['0'.repeat(40)] }] });
+    const none = await startStsDouble({ providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'] }] });
+    try {
+      const token = await idp.signToken();
+      assert.equal((await call(pinned, params(token))).parsed.ok, true);
+      const refused = (await call(wrong, params(token))).parsed;
+      assert.equal(!refused.ok && refused.message, STS_MESSAGES.thumbprint);
+      const untrusted = (await call(none, params(token))).parsed;
+      assert.equal(untrusted.ok, false, 'no thumbprint and no trusted CA: refused');
+    } finally {
+      await Promise.all([pinned.close(), wrong.close(), none.close(), idp.close()]);
+    }
+  });
+
+  test('a publicly trusted chain is accepted whatever the thumbprints say', async () => {
+    const idp = await startIdp({ pki });
+    // No public CA signs for loopback: the real HTTP layer is used and its verdict on the
+    // chain is replaced by "publicly trusted", as it is for GitHub or Google.
+    const real = createHttp();
+    const asPublic: HttpFetch = async (url, options) => {
+      const outcome = await real(url, { ...options, ca: pki.rootPem });
+      return outcome.tls ? { ...outcome, tls: { ...outcome.tls, publiclyTrusted: true } } : outcome;
+    };
+    const stale = await startStsDouble({ http: asPublic, providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], thumbprints: ['0'.repeat(40)] }] });
+    try {
+      assert.equal((await call(stale, params(await idp.signToken()))).parsed.ok, true);
+    } finally {
+      await Promise.all([stale.close(), idp.close()]);
     }
   });
 });

@@ -20,7 +20,7 @@ function check(name: 'discovery' | 'jwks', extra: Partial<CheckResult> = {}): Ch
     timings,
     responseBytes: 100,
     cache: { cacheable: true, maxAgeSeconds: 300, ageSeconds: null, problems: [] },
-    tls: { chain: [], earliestNotAfter: 1_900_000_000, topIntermediateSha1: 'a'.repeat(40) },
+    tls: { chain: [], earliestNotAfter: 1_900_000_000, topIntermediateSha1: 'a'.repeat(40), publiclyTrusted: false },
     warnings: [],
     ...extra,
   };
@@ -60,6 +60,7 @@ test('records a run, replaces key series on rotation, and forgets a removed IdP'
   assert.match(text, /^oidc_check_phase_seconds\{idp="a",check="jwks",phase="processing"\} 0.2$/m);
   assert.match(text, /^oidc_fetch_chain_duration_seconds_bucket\{idp="a",le="0.5"\} 1$/m);
   assert.match(text, /^oidc_jwks_changes_total\{idp="a"\} 0$/m);
+  assert.match(text, /^oidc_tls_chain_publicly_trusted\{idp="a",check="jwks"\} 0$/m);
 
   metrics.recordIdp(
     result('a', {

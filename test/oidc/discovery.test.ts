@@ -83,9 +83,13 @@ describe('parseDiscovery: accepted documents', () => {
     assert.equal(parseDiscovery(ISSUER, `\uFEFF${doc(ISSUER)}`).ok, true);
   });
 
-  it('allows an http jwks_uri only for an http issuer', () => {
+  it('allows an http jwks_uri only with allowInsecureHttp', () => {
     const labIssuer = 'http://127.0.0.1:8080';
-    assert.equal(parseDiscovery(labIssuer, doc(labIssuer)).ok, true);
+    assert.equal(parseDiscovery(labIssuer, doc(labIssuer), { allowInsecureHttp: true }).ok, true);
+    const lab = parseDiscovery(labIssuer, doc(labIssuer));
+    assert.equal(!lab.ok && lab.reason, 'jwks_uri_invalid', 'an http issuer alone does not make http acceptable');
+    assert.match(!lab.ok ? lab.detail : '', /is not https \(IAM and STS require https; allowInsecureHttp: true accepts http in a lab\)/);
+    assert.equal(parseDiscovery(ISSUER, doc(ISSUER, { jwks_uri: 'http://idp.example.com/keys' }), { allowInsecureHttp: true }).ok, true);
     const result = parseDiscovery(ISSUER, doc(ISSUER, { jwks_uri: 'http://idp.example.com/keys' }));
     assert.equal(result.ok, false);
     assert.ok(!result.ok);

@@ -129,10 +129,29 @@ describe('IdP probe against fixture IdPs', () => {
     assert.equal(result.jwks?.reason, 'no_usable_keys');
   });
 
-  test('a jwks_uri that is not https is jwks_uri_invalid', async () => {
+  test('without the CA, a chain pinned by a configured thumbprint is accepted, as STS accepts it', async () => {
+    const { ca: _ca, ...withoutCa } = targetFor(idp.issuer);
+    const run = (thumbprints: string[]) => probeIdp({ target: { ...withoutCa, thumbprints }, previousKeyIds: null }, { http, now: Date.now });
+    const pinned = await run([pki.intermediateSha1]);
+    assert.equal(pinned.ok, true, pinned.discovery.detail);
+    assert.equal(pinned.thumbprintMatch, true);
+    assert.equal(pinned.discovery.tls?.publiclyTrusted, false);
+    const other = await run(['0'.repeat(40)]);
+    assert.equal(other.discovery.reason, 'tls', 'not trusted, not pinned: refused');
+    assert.equal(other.thumbprintMatch, false);
+    const none = await run([]);
+    assert.equal(none.discovery.reason, 'tls');
+    assert.equal(none.thumbprintMatch, null);
+  });
+
+  test('a jwks_uri that is not https is jwks_uri_invalid, unless allowInsecureHttp', async () => {
     idp.set({ jwksUriOverride: 'http://127.0.0.1:1/jwks' });
     const result = await probe();
     assert.equal(result.discovery.reason, 'jwks_uri_invalid');
+    assert.equal(result.jwks, null, 'not fetched');
+    const lab = await probe({ allowInsecureHttp: true });
+    assert.equal(lab.discovery.ok, true);
+    assert.equal(lab.jwks?.url, 'http://127.0.0.1:1/jwks', 'fetched over http');
   });
 
   test('a key rotation is seen as a key-set change', async () => {

@@ -401,6 +401,7 @@ describe('parseConfig', () => {
     '        token: { file: /var/run/token }',
     '  - name: other',
     '    issuer: http://127.0.0.1:8080/realm',
+    '    allowInsecureHttp: true',
     '    schedule: "0 * * * *"',
     '',
   ].join('\n');

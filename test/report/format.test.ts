@@ -20,10 +20,10 @@ const failing = () =>
   });
 
 describe('check output', () => {
-  test('human output: aligned columns, PASS/WARN/FAIL words, remedy and confirm, no colour unless asked', () => {
+  test('human output: aligned columns, PASS/WARN/FAIL/SKIP words, remedy and confirm, no colour unless asked', () => {
     const text = formatHuman(failing(), { color: false });
     assert.doesNotMatch(text, /\u001b/, 'no escape sequence at all without colour');
-    const rows = text.split('\n').filter((row) => /^ {2}[✓!✗] (PASS|WARN|FAIL)/.test(row));
+    const rows = text.split('\n').filter((row) => /^ {2}[✓!✗-] (PASS|WARN|FAIL|SKIP)/.test(row));
     assert.ok(rows.length >= 10);
     // "  ✓ PASS  " is 10 characters, then the titles padded to one width, two spaces, the value.
     const width = Math.max(...failing().checks.map((check) => check.title.length));
@@ -34,7 +34,8 @@ describe('check output', () => {
     assert.match(text, /^ {2}✗ FAIL {2}JWKS reachable +HTTP 500$/m);
     assert.match(text, /^ {10}Remedy: {2}STS needs HTTP 200/m);
     assert.match(text, /^ {10}Confirm: curl -sS -D- -o \/dev\/null https:\/\/idp\.example\.com\/jwks$/m);
-    assert.match(text, /\d+ pass, 0 warn, 1 fail: FAIL\n$/);
+    assert.match(text, /^ {2}- SKIP {2}JWKS cache headers +\(not judged: HTTP 500\)$/m, 'an error response has no cache verdict');
+    assert.match(text, /\d+ pass, 0 warn, 1 fail, 1 skipped \(not measured\): FAIL\n$/);
   });
 
   test('colour codes appear only when asked, and server text cannot inject escapes', () => {
@@ -53,7 +54,8 @@ describe('check output', () => {
     assert.ok(!json.includes('\u009b') && !json.includes('\u202e'));
     const parsed = JSON.parse(json) as ReturnType<typeof failing>;
     assert.deepEqual(Object.keys(parsed), ['issuer', 'ok', 'summary', 'checks']);
-    assert.deepEqual(Object.keys(parsed.checks[0]!), ['id', 'title', 'status', 'value', 'detail', 'remedy', 'confirm']);
+    assert.deepEqual(Object.keys(parsed.checks[0]!), ['id', 'title', 'status', 'value', 'detail', 'remedy', 'confirm', 'measured']);
+    assert.deepEqual(parsed.checks.find((check) => check.id === 'jwks.http')?.measured, { status: 500, bytes: 512, reason: 'http_status' });
     assert.equal(parsed.checks.find((check) => check.id === 'jwks.http')?.detail, `https://idp.example.com/jwks: ${hostileDetail}`);
   });
 

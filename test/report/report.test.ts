@@ -23,7 +23,7 @@ describe('check report', () => {
     const r = report();
     assert.equal(r.ok, true);
     assert.equal(r.issuer, ISSUER);
-    assert.deepEqual(r.summary, { pass: r.checks.length, warn: 0, fail: 0 });
+    assert.deepEqual(r.summary, { pass: r.checks.length, warn: 0, fail: 0, skip: 0 });
     assert.deepEqual(
       r.checks.map((check) => check.id),
       [
@@ -51,6 +51,15 @@ describe('check report', () => {
     assert.equal(lineOf(r, 'tls.expiry').value, '90 days left');
     assert.equal(lineOf(r, 'tls.thumbprint').value, SHA1, 'the served top intermediate is shown for comparison with IAM');
     assert.equal(lineOf(r, 'jwks.keys').value, '1 usable (RS256)');
+    // Numbers next to the text, for CI.
+    assert.deepEqual(lineOf(r, 'discovery.http').measured, { status: 200, bytes: 512, reason: null });
+    assert.equal(lineOf(r, 'discovery.latency').measured.seconds, 0.12);
+    assert.deepEqual(lineOf(r, 'chain.budget').measured, { seconds: 0.24, budgetSeconds: 5, overBudget: false, timingUncertaintySeconds: 0 });
+    assert.deepEqual(lineOf(r, 'jwks.cache').measured, { cacheable: true, maxAgeSeconds: 3600 });
+    assert.deepEqual(lineOf(r, 'jwks.keys').measured, { usable: 1, total: 1 });
+    assert.deepEqual(lineOf(r, 'tls.expiry').measured.daysLeft, 90);
+    assert.deepEqual(lineOf(r, 'tls.thumbprint').measured, { sha1: SHA1, match: null, publiclyTrusted: false });
+    assert.deepEqual(lineOf(r, 'discovery.issuer').measured, { match: true });
   });
 
   test('the chain: fail over the budget, warn over 60 %, warn when the timing is suspect', () => {
@@ -87,13 +96,13 @@ describe('check report', () => {
     assert.equal(jwks.confirm, "curl -sS -D- -o /dev/null https://idp.example.com/jwks | grep -iE '^(cache-control|pragma|expires|age):'");
     assert.equal(lineOf(r, 'discovery.cache').status, 'warn');
     assert.equal(lineOf(r, 'discovery.cache').remedy, REMEDIES.discovery_not_cacheable);
-    assert.deepEqual(r.summary, { pass: r.checks.length - 2, warn: 1, fail: 1 });
+    assert.deepEqual(r.summary, { pass: r.checks.length - 2, warn: 1, fail: 1, skip: 0 });
     assert.equal(r.ok, false);
     const none = lineOf(report({ idp: idpResult({ jwks: checkResult('jwks', { cache: { cacheable: true, maxAgeSeconds: null, ageSeconds: null, problems: [] } }) }) }), 'jwks.cache');
     assert.deepEqual([none.status, none.value], ['pass', 'cacheable (no caching headers)']);
   });
 
-  test('an unreachable discovery: one failing line with the firewall remedy, nothing guessed about the JWKS', () => {
+  test('an unreachable discovery: one failing line with the firewall remedy; latency and the JWKS are SKIP, not guessed', () => {
     const discovery = checkResult('discovery', {
       ok: false,
       reason: 'connect_refused',
@@ -105,7 +114,16 @@ describe('check report', () => {
       durationSeconds: 0.001,
     });
     const r = report({ idp: idpResult({ ok: false, discovery, jwks: null, issuerMatch: null, keys: null, keyIds: null }), caFile: '/etc/my ca.pem' });
-    assert.deepEqual(r.checks.map((check) => check.id), ['discovery.http', 'discovery.latency']);
+    assert.deepEqual(
+      r.checks.map((check) => `${check.id} ${check.status}`),
+      ['discovery.http fail', 'discovery.latency skip', 'jwks.http skip', 'jwks.latency skip', 'jwks.cache skip', 'jwks.keys skip', 'jwks.key_count skip', 'chain.budget skip'],
+    );
+    assert.deepEqual(r.summary, { pass: 0, warn: 0, fail: 1, skip: 7 });
+    const latency = lineOf(r, 'discovery.latency');
+    assert.equal(latency.value, '(not measured: connection refused)');
+    assert.deepEqual([latency.remedy, latency.confirm], [null, null]);
+    assert.deepEqual(latency.measured, { failedAfterSeconds: 0.001 });
+    assert.equal(lineOf(r, 'jwks.keys').value, '(not measured: the JWKS was not fetched (discovery failed: connect_refused))');
     const http = lineOf(r, 'discovery.http');
     assert.equal(http.status, 'fail');
     assert.equal(http.value, 'connect_refused');
@@ -120,6 +138,18 @@ describe('check report', () => {
       idp: idpResult({ jwks: checkResult('jwks', { ok: false, reason: 'rate_limited', status: 429, detail: 'HTTP 429, STS needs 200 (Retry-After: 1)', cache: null }), keys: null }),
     });
     assert.equal(lineOf(limited, 'jwks.http').value, 'HTTP 429');
+    const cached429 = report({
+      idp: idpResult({
+        jwks: checkResult('jwks', { ok: false, reason: 'rate_limited', status: 429, detail: 'HTTP 429', cache: { cacheable: false, maxAgeSeconds: null, ageSeconds: null, problems: ['Cache-Control: no-store'] } }),
+        keys: null,
+      }),
+    });
+    assert.deepEqual(
+      [lineOf(cached429, 'jwks.cache').status, lineOf(cached429, 'jwks.cache').value],
+      ['skip', '(not judged: HTTP 429)'],
+      "a 429's cache headers are not judged, even with a verdict at hand",
+    );
+    assert.equal(lineOf(cached429, 'jwks.latency').status, 'pass', 'a response came back: its latency was measured');
     assert.equal(lineOf(limited, 'jwks.http').remedy, REMEDIES.rate_limited);
     assert.match(REMEDIES.rate_limited, /exponential backoff/);
 
@@ -137,6 +167,10 @@ describe('check report', () => {
     assert.match(issuer.detail, /trailing slash/);
     assert.equal(issuer.confirm, 'curl -sS https://idp.example.com/.well-known/openid-configuration | jq .issuer');
     assert.equal(lineOf(mismatch, 'discovery.http').status, 'pass', 'the server answered 200; the document is what is wrong');
+    const skipped = mismatch.checks.filter((check) => check.status === 'skip').map((check) => check.id);
+    assert.deepEqual(skipped, ['jwks.http', 'jwks.latency', 'jwks.cache', 'jwks.keys', 'jwks.key_count', 'chain.budget'], 'the JWKS lines are listed as SKIP');
+    assert.equal(mismatch.summary.skip, 6);
+    assert.equal(lineOf(mismatch, 'jwks.http').value, '(not measured: the JWKS was not fetched (discovery failed: issuer_mismatch))');
 
     const html = report({ idp: idpResult({ ok: false, discovery: checkResult('discovery', { ok: false, reason: 'invalid_json', detail: 'not JSON: <html>' }), jwks: null, issuerMatch: null, keys: null }) });
     assert.equal(lineOf(html, 'discovery.document').remedy, REMEDIES.invalid_json);
@@ -155,9 +189,17 @@ describe('check report', () => {
     const line = lineOf(mismatch, 'tls.thumbprint');
     assert.equal(line.status, 'fail');
     assert.equal(line.value, `${SHA1} (no match)`);
-    assert.equal(line.detail, `idp.example.com serves ${SHA1}; expected one of ${other}`);
+    assert.equal(line.detail, `idp.example.com serves ${SHA1} on a chain that is not publicly trusted (STS checks its thumbprint); expected one of ${other}`);
     assert.equal(line.confirm, 'openssl s_client -showcerts -connect idp.example.com:443 -servername idp.example.com </dev/null');
     assert.equal(lineOf(report({ idp: idpResult({ thumbprintMatch: true }), thumbprints: [SHA1] }), 'tls.thumbprint').value, `${SHA1} (matches)`);
+
+    // A publicly trusted chain: the probe gives no verdict, and the line says why (information, not a failure).
+    const publicTls = { ...tlsInfo(), publiclyTrusted: true };
+    const github = report({ idp: idpResult({ discovery: checkResult('discovery', { tls: publicTls }), jwks: checkResult('jwks', { tls: publicTls }) }), thumbprints: [other] });
+    const info = lineOf(github, 'tls.thumbprint');
+    assert.equal(info.status, 'pass');
+    assert.equal(info.value, `${SHA1} (publicly trusted: thumbprints not used by STS)`);
+    assert.match(info.detail, /STS does not use thumbprints/);
   });
 
   test('keys: more than 100 of a type warns, unusable keys warn, none usable fails', () => {

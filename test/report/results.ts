@@ -21,6 +21,7 @@ export function tlsInfo(daysLeft = 90, sha1 = SHA1): TlsInfo {
     ],
     earliestNotAfter: notAfter,
     topIntermediateSha1: sha1,
+    publiclyTrusted: false,
   };
 }
 

@@ -163,6 +163,9 @@ describe('status page', () => {
     assert.equal(remedy[1], REMEDIES.connect_refused);
     assert.match(part, /Confirm: <code>curl -sS -D- -o \/dev\/null https:\/\/idp\.example\.com\/\.well-known\/openid-configuration<\/code>/);
     assert.doesNotMatch(section(html, 'good'), /data-field="remedy"/, 'no remedy where nothing is wrong');
+    // What was not measured (the latency, the JWKS lines) is no finding: one problem, not eight.
+    assert.deepEqual([...part.matchAll(/data-finding="([^"]+)"/g)].map((m) => m[1]), ['discovery.http']);
+    assert.match(part, /data-field="verdict" data-value="fail">1 problem</);
     assert.match(section(html, 'good'), /data-field="verdict" data-value="pass">all checks pass/);
   });
 

@@ -164,7 +164,7 @@ function renderFacts(idp: IdpStatus, now: number): string {
     facts.push([
       'Thumbprint',
       'thumbprint',
-      `<code data-field="thumbprint">${sha1s.map((sha1) => esc(sha1)).join(', ')}</code> <span data-field="thumbprint-match">${match === true ? 'matches' : match === false ? 'no match' : 'none configured'}</span>`,
+      `<code data-field="thumbprint">${sha1s.map((sha1) => esc(sha1)).join(', ')}</code> <span data-field="thumbprint-match">${match === true ? 'matches' : match === false ? 'no match' : tls.every((info) => info.publiclyTrusted) ? 'not used by STS (publicly trusted chain)' : 'none configured'}</span>`,
     ]);
   }
   return `<dl class="facts">${facts.map(([term, , value]) => `<div><dt>${esc(term)}</dt><dd>${value}</dd></div>`).join('')}</dl>`;
