@@ -134,8 +134,8 @@ export const EXCERPT_CHARS = 200;
  */
 export function sanitisedExcerpt(text: string, matcher: SecretMatcher, max = EXCERPT_CHARS): string {
   // Scan a bounded window only: a piece of a secret that starts past it is clipped off anyway.
-  const window = text.slice(0, max + 64).replace(/[\p{Cc}\u2028\u2029]/gu, ' ');
-  const clean = removeSecrets(window, matcher);
+  // Secrets first (one may hold a control character), then the flattening.
+  const clean = removeSecrets(removeSecrets(text.slice(0, max + 64), matcher).replace(/[\p{Cc}\u2028\u2029]/gu, ' '), matcher);
   const clipped = clean.length > max || text.length > max + 64 ? `${clean.slice(0, max)}…` : clean;
   return removeSecrets(clipped, matcher);
 }

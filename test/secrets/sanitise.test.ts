@@ -51,6 +51,11 @@ describe('sanitisedExcerpt', () => {
     assert.ok(!out.includes(SECRET.slice(0, 5)), out);
     assert.ok(out.length <= 212, `${out.length}`);
   });
+  test('a secret holding a control character is removed before the flattening', () => {
+    const secret = 'line-one\nline-two';
+    const out = sanitisedExcerpt(`echo: ${secret}!`, matcherFor([secret]), 200);
+    assert.equal(out, 'echo: [redacted]!');
+  });
   test('bounded, control characters flattened', () => {
     const out = sanitisedExcerpt(`a\nb\u0000${'z'.repeat(10_000)}`, matcher, 50);
     assert.equal(out, `a b ${'z'.repeat(46)}…`);
