@@ -29,10 +29,10 @@ import { applyStsResult, newStsStates, stsKey, type StsState } from '../targets/
 const STATUS_LIMITS = { maxText: MAX_TEXT_CHARS, maxItems: 100 } as const;
 /** The bounded view of each result, made once per result rather than once per status request. */
 const boundedViews = new WeakMap<object, unknown>();
-function boundedView<T extends object>(result: T): T {
-  let view = boundedViews.get(result) as T | undefined;
+function boundedView<T extends object, V extends object>(result: T, shown: (result: T) => V): V {
+  let view = boundedViews.get(result) as V | undefined;
   if (view === undefined) {
-    view = boundDeep(result, STATUS_LIMITS);
+    view = boundDeep(shown(result), STATUS_LIMITS);
     boundedViews.set(result, view);
   }
   return view;
@@ -369,7 +369,7 @@ export function createApp(initial: Config, deps: AppDeps) {
           findings: state.findings,
           nextRunAt: iso(scheduler.nextRunAt(state.target.name)),
           lastKeyChange: state.lastKeyChange === null ? null : new Date(state.lastKeyChange).toISOString(),
-          last: state.last === null ? null : withoutJwksBody(boundedView(state.last)),
+          last: state.last === null ? null : boundedView(state.last, withoutJwksBody),
           history: state.history.toArray(),
           sts: [...stsStates.values()]
             .filter((stsState) => stsState.target.name === state.target.name)
@@ -380,7 +380,7 @@ export function createApp(initial: Config, deps: AppDeps) {
               health: stsState.health,
               findings: stsState.findings,
               nextRunAt: iso(scheduler.nextRunAt(stsState.key)),
-              last: stsState.last === null ? null : boundedView(stsState.last),
+              last: stsState.last === null ? null : boundedView(stsState.last, (result) => result),
               history: stsState.history.toArray(),
             })),
         })),

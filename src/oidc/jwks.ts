@@ -241,7 +241,8 @@ function summariseKey(entry: unknown, index: number): JwkSummary {
 
 /** Outcomes of {@link importProblem} by key material: the same keys come back every run. */
 const imported = new Map<string, string | null>();
-const MAX_IMPORT_CACHE = 1024;
+/** Enough for the keys of thousands of IdPs (some 150 bytes an entry); cleared when full. */
+const MAX_IMPORT_CACHE = 16_384;
 
 /**
  * Imports the public members of an RSA or EC key with Node's createPublicKey, the way a

@@ -134,9 +134,13 @@ export const EXCERPT_CHARS = 200;
  */
 export function sanitisedExcerpt(text: string, matcher: SecretMatcher, max = EXCERPT_CHARS): string {
   // Scan a bounded window only: a piece of a secret that starts past it is clipped off anyway.
-  const window = text.slice(0, max + 64).replace(/[\p{Cc}\u2028\u2029]/gu, ' ');
-  const clean = removeSecrets(window, matcher);
+  // Secrets first (one may hold a control character), then the flattening.
+  const clean = removeSecrets(removeSecrets(text.slice(0, max + 64), matcher).replace(/[\p{Cc}\u2028\u2029]/gu, ' '), matcher);
   const clipped = clean.length > max || text.length > max + 64 ? `${clean.slice(0, max)}…` : clean;
-  return removeSecrets(clipped, matcher);
+  const out = removeSecrets(clipped, matcher);
+  // Sinks JSON-escape the excerpt (status, logs, state file, alerts), where `"` and `\`
+  // take two characters: a 7-character remnant could become an 8-character piece of the
+  // JSON-escaped secret. Then those characters are neutralised.
+  return holdsSecret(JSON.stringify(out), matcher) ? removeSecrets(out.replace(/["\\]/g, '\u00b7'), matcher) : out;
 }
 

@@ -12,8 +12,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { App } from '../daemon/app.js';
 import { OPEN_ROUTES, challenges, isAuthorized } from './auth.js';
-import { STATUS_PAGE_CSP, renderStatusPage } from './status-page/page.js';
-import { statusJsonChunks } from './status-json.js';
+import { STATUS_PAGE_CSP, statusPageParts } from './status-page/page.js';
+import { inChunks, statusJsonChunks } from './status-json.js';
 
 export interface ServerDeps {
   app: App;
@@ -76,7 +76,7 @@ export function createServer({ app }: ServerDeps): FastifyInstance {
       .header('content-security-policy', STATUS_PAGE_CSP)
       .header('x-frame-options', 'DENY')
       .header('referrer-policy', 'no-referrer')
-      .send(renderStatusPage(app.status(), { warningRatio: app.config.alerts.budgetWarningRatio })),
+      .send(Readable.from(inChunks(statusPageParts(app.status(), { warningRatio: app.config.alerts.budgetWarningRatio })), { objectMode: false })),
   );
 
   return server;

@@ -51,6 +51,19 @@ describe('sanitisedExcerpt', () => {
     assert.ok(!out.includes(SECRET.slice(0, 5)), out);
     assert.ok(out.length <= 212, `${out.length}`);
   });
+  test('a secret holding a control character is removed before the flattening', () => {
+    const secret = 'line-one\nline-two';
+    const out = sanitisedExcerpt(`echo: ${secret}!`, matcherFor([secret]), 200);
+    assert.equal(out, 'echo: [redacted]!');
+  });
+  test('a short remnant that JSON escaping would lengthen into a piece is neutralised', () => {
+    const secret = 'Q"uote-Secret9';
+    const matcher = matcherFor([secret]);
+    const out = sanitisedExcerpt('see Q"uote-X here', matcher, 200);
+    assert.ok(!holdsSecret(JSON.stringify(out), matcher), out);
+    assert.equal(out, 'see Q·uote-X here');
+    assert.equal(sanitisedExcerpt('plain "quoted" text', matcher, 200), 'plain "quoted" text', 'quotes elsewhere stay');
+  });
   test('bounded, control characters flattened', () => {
     const out = sanitisedExcerpt(`a\nb\u0000${'z'.repeat(10_000)}`, matcher, 50);
     assert.equal(out, `a b ${'z'.repeat(46)}…`);

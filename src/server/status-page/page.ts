@@ -296,6 +296,14 @@ export const STATUS_PAGE_CSP = [
 
 /** Renders the status page for a status document. */
 export function renderStatusPage(status: Status, options: StatusPageOptions = {}): string {
+  return [...statusPageParts(status, options)].join('');
+}
+
+/**
+ * The status page in parts: the head and summary, then one IdP section at a time, then
+ * the footer. The server sends it in chunks and gives the event loop back between them.
+ */
+export function* statusPageParts(status: Status, options: StatusPageOptions = {}): Generator<string> {
   const now = options.now ?? Date.now();
   const refresh = Math.max(5, Math.floor(options.refreshSeconds ?? 30));
   const warningRatio = options.warningRatio ?? 0.6;
@@ -329,7 +337,7 @@ export function renderStatusPage(status: Status, options: StatusPageOptions = {}
     else global.push(alert);
   }
 
-  return `<!doctype html>
+  yield `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="${refresh}"><meta name="referrer" content="no-referrer">
 <title>idp-canary${counts.failing ? ` (${counts.failing} failing)` : ''}</title>
@@ -343,8 +351,9 @@ ${renderAlerts(global, 'Firing alerts')}
 ${status.idps.length === 0 ? '<p>No IdP is configured.</p>' : `<div class="scroll"><table class="summary"><thead><tr><th>IdP</th><th>State</th><th>Chain / budget</th><th>Findings</th><th></th></tr></thead><tbody>
 ${summaryRows}
 </tbody></table></div>`}
-${status.idps.map((idp) => renderIdp(idp, findingsByIdp.get(idp.name) ?? [], byIdp.get(idp.name) ?? [], now, warningRatio)).join('\n')}
-<footer><a href="/metrics">/metrics</a> · <a href="/api/v1/status">/api/v1/status</a> · STS gives up on discovery + JWKS after about 5 s, caches the JWKS unless told not to, and logs nothing in CloudTrail when it fails: this page is the outside view.</footer>
+`;
+  for (const idp of status.idps) yield `${renderIdp(idp, findingsByIdp.get(idp.name) ?? [], byIdp.get(idp.name) ?? [], now, warningRatio)}\n`;
+  yield `<footer><a href="/metrics">/metrics</a> · <a href="/api/v1/status">/api/v1/status</a> · STS gives up on discovery + JWKS after about 5 s, caches the JWKS unless told not to, and logs nothing in CloudTrail when it fails: this page is the outside view.</footer>
 </main></body></html>
 `;
 }
