@@ -18,6 +18,9 @@ import { createScheduler } from './schedule/scheduler.js';
 import { createAlerting } from './alerts/alerting.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from './probes/sts-probe.js';
 import { applyStsResult, newStsStates, type StsState } from './sts-state.js';
+import type { Observation, RuleContext } from './alerts/rules.js';
+import { mergeTargets } from './inventory/targets.js';
+import type { IdpOrigin } from './inventory/types.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -113,6 +116,24 @@ export function createApp(initial: Config, deps: AppDeps) {
   const startedAt = deps.now();
   let config = initial;
   let started = false;
+  /** The configuration as loaded; `config` is it merged with the inventory's IdPs. */
+  let configured = initial;
+  /** IdPs the inventory found (IAM OIDC providers), before merging. */
+  let discovered: readonly IdpTarget[] = [];
+  let inventoryStatus: (() => unknown) | null = null;
+
+  /** The configured IdPs plus the inventory's that no configured IdP covers (configured settings win). */
+  function withInventory(base: Config): Config {
+    if (discovered.length === 0) return base;
+    return { ...base, idps: mergeTargets(base.idps, discovered).targets };
+  }
+
+  /** Where an IdP came from: its own origin (inventory), or config plus the IAM providers of its issuer. */
+  function originOf(target: IdpTarget): IdpOrigin {
+    if (target.origin !== undefined) return target.origin;
+    const providers = discovered.find((found) => found.issuer === target.issuer)?.origin?.providers ?? [];
+    return { source: 'config', providers };
+  }
 
   function logChange(change: { from: string; to: string } | null, fields: Record<string, unknown>, what: string): void {
     if (!change) return;
@@ -268,7 +289,8 @@ export function createApp(initial: Config, deps: AppDeps) {
     async reload(): Promise<{ ok: true; idps: number } | { ok: false; errors: readonly string[] }> {
       try {
         const next = await deps.loadConfig();
-        await apply(next);
+        await apply(withInventory(next));
+        configured = next;
         metrics.recordReload(true, deps.now());
         logger.info({ idps: next.idps.length }, 'configuration reloaded');
         return { ok: true, idps: next.idps.length };
@@ -278,6 +300,40 @@ export function createApp(initial: Config, deps: AppDeps) {
         logger.error({ errors }, 'configuration reload failed; keeping the running configuration');
         return { ok: false, errors };
       }
+    },
+    /**
+     * The inventory's entry point: replaces the IdPs it found. They are merged with the
+     * configured ones and applied as a reload applies a configuration: IdPs that stay keep
+     * their schedule and state, new ones start, gone ones stop and lose their series.
+     */
+    async setInventory(targets: readonly IdpTarget[]): Promise<void> {
+      discovered = targets;
+      await apply(withInventory(configured));
+    },
+    /** Feeds the inventory's alert observations to the built-in alerting. */
+    observeInventory(build: (context: RuleContext) => Observation[]): void {
+      alerting.observeInventory(build);
+    },
+    /** Shows the inventory's state in the status API. */
+    setInventoryStatus(view: () => unknown): void {
+      inventoryStatus = view;
+    },
+    /** What the inventory's findings need to know of the probes: IdP run outcomes and STS token audiences. */
+    probeSummaries() {
+      return {
+        idps: [...states.values()].map((state) => ({
+          name: state.target.name,
+          issuer: state.target.issuer,
+          runs: state.history.toArray().map((run) => ({ startedAt: run.startedAt, ok: run.ok })),
+        })),
+        sts: [...stsStates.values()].map((state) => ({
+          idp: state.target.name,
+          issuer: state.target.issuer,
+          probe: state.probe.name,
+          roleArn: state.probe.roleArn,
+          audiences: state.last === null || !state.last.token.obtained ? null : state.last.token.audiences,
+        })),
+      };
     },
     /** Runs one IdP now (tests, the status page's "run now"); null when unknown. */
     async runNow(name: string): Promise<IdpProbeResult | null> {
@@ -300,8 +356,10 @@ export function createApp(initial: Config, deps: AppDeps) {
         startedAt: new Date(startedAt).toISOString(),
         ready: started,
         alerts: alerting.status(),
+        ...(inventoryStatus === null ? {} : { inventory: inventoryStatus() }),
         idps: [...states.values()].map((state) => ({
           name: state.target.name,
+          origin: originOf(state.target),
           issuer: state.target.issuer,
           discoveryUrl: state.target.discoveryUrl,
           schedule: state.target.schedule,

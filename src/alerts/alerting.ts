@@ -22,6 +22,7 @@ import {
 } from '../state/state-file.js';
 import { createAlertmanagerSink, defaultSetTimer, type NotificationResult, type OutgoingAlert, type SetTimer, type SinkOptions } from './alertmanager.js';
 import { createAlertEngine, type AlertInstance, type Transition } from './engine.js';
+import { INVENTORY_ALERTS } from './inventory-rules.js';
 import {
   ALERT_CATALOG,
   ALERT_NAMES,
@@ -36,6 +37,7 @@ import {
   stsFacts,
   type IdpMemory,
   type LatencyRegressionOptions,
+  type Observation,
   type RuleContext,
   type StsMemory,
   type StsResultLike,
@@ -261,6 +263,8 @@ export function createAlerting(deps: AlertingDeps) {
     const probes = stsKeysOf(current);
     for (const key of [...stsMemory.keys()]) if (!probes.has(key)) stsMemory.delete(key);
     return engine.resolveWhere((labels) => {
+      // The inventory's alerts name issuers and sources, not configured IdPs; it resolves them itself.
+      if (INVENTORY_ALERTS.has(labels.alertname ?? '')) return false;
       const target = labels.idp === undefined ? undefined : idps.get(labels.idp);
       if (target === undefined) return true;
       if (labels.alertname === 'IdPTLSThumbprintMismatch') return target.thumbprints.length === 0;
@@ -354,6 +358,11 @@ export function createAlerting(deps: AlertingDeps) {
       const memory = foldStsRun(stsMemory.get(key) ?? { flaky: [] }, facts);
       stsMemory.set(key, memory);
       handle(engine.observe(evaluateStsRules(facts, memory, ctx())));
+    },
+    /** Evaluates the inventory's rules (findings, failing sources); `build` gets the rule context. */
+    observeInventory(build: (context: RuleContext) => Observation[]): void {
+      if (stopped) return;
+      handle(engine.observe(build(ctx())));
     },
     /** Staleness, resends and pruning; the internal loop calls it every `tickIntervalMs`. */
     tick,

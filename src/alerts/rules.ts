@@ -34,6 +34,10 @@ export const ALERT_CATALOG = {
   STSAssumeRoleFailing: { severity: 'critical', summary: 'AssumeRoleWithWebIdentity for {idp}/{probe} fails in {region}' },
   STSAssumeRoleFlaky: { severity: 'warning', summary: 'AssumeRoleWithWebIdentity for {idp}/{probe} in {region} needs retries' },
   IdPCanaryProbesStale: { severity: 'critical', summary: 'No probe run of {idp} completed for 3 schedule periods' },
+  IAMOIDCProviderMissing: { severity: 'critical', summary: 'EKS cluster {cluster} ({region}) has no IAM OIDC provider for its issuer: IRSA cannot work' },
+  IAMOIDCProviderStale: { severity: 'warning', summary: 'The issuer of IAM OIDC provider {idp} has been failing for a long time' },
+  IAMOIDCProviderAudienceMismatch: { severity: 'critical', summary: 'The token of STS probe {idp}/{probe} has no audience in the IAM provider\'s client ID list' },
+  IdPCanaryInventoryFailing: { severity: 'warning', summary: 'Inventory refreshes of {source} keep failing (the last inventory is kept)' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 /** The name of a built-in alert (the `alertname` label). */
@@ -231,7 +235,8 @@ function list(items: readonly string[], max = 10): string {
 }
 
 /** Builds an observation with the catalog's severity and summary and the runbook URL. */
-function observe(
+/** One observation of `alertname` with its catalog severity, summary and runbook link. */
+export function observe(
   ctx: RuleContext,
   alertname: AlertName,
   target: Record<string, string>,

@@ -6,7 +6,8 @@ import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
 import { loadConfig, type Config, type ServerConfig } from '../config/load.js';
-import { selectShard, type Shard } from '../config/shard.js';
+import { selectShard, shardOf, type Shard } from '../config/shard.js';
+import { startInventory } from '../inventory/daemon.js';
 import { createHttp } from '../http/timed-request.js';
 import { startProbeThread } from '../probes/probe-thread.js';
 import { createServer } from '../server/server.js';
@@ -65,20 +66,34 @@ export async function startDaemon(config: Config, options: RunOptions) {
         options.shard ?? { index: 0, count: 1 },
       );
       warnIfRestartNeeded(config.server, next.server, options.logger);
+      if (inventory !== null && next.inventory !== undefined) inventory.update(next.inventory);
+      if ((inventory === null) !== (next.inventory === undefined)) options.logger.warn({ changed: ['inventory'] }, 'these settings changed and apply only after a restart');
       return next;
     },
     version: VERSION,
   });
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const inventory =
+    config.inventory === undefined
+      ? null
+      : startInventory(app, config.inventory, {
+          registry,
+          logger: options.logger,
+          ...(shard.count === 1 ? {} : { keep: (name: string) => shardOf(name, shard.count) === shard.index }),
+        });
   const server = createServer({ app, logger: options.logger });
   await server.listen({ host: config.server.host, port: config.server.port });
   options.logger.info(describeAccess(config.server), 'endpoint access');
   await app.restoreState();
   app.start();
+  // The first inventory runs in the background: a slow or failing AWS never delays readiness.
+  void inventory?.start();
   return {
     app,
     server,
     /** Stops probing, then the server. */
     async stop(graceMs = 3000): Promise<void> {
+      inventory?.stop();
       await app.stop(graceMs);
       await probes.stop();
       await server.close();
