@@ -81,6 +81,10 @@ describe('alert catalog', () => {
         STSAssumeRoleFailing: 'critical',
         STSAssumeRoleFlaky: 'warning',
         IdPCanaryProbesStale: 'critical',
+        IAMOIDCProviderMissing: 'critical',
+        IAMOIDCProviderStale: 'warning',
+        IAMOIDCProviderAudienceMismatch: 'critical',
+        IdPCanaryInventoryFailing: 'warning',
       },
     );
   });
