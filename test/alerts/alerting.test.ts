@@ -66,7 +66,7 @@ describe('alerting (rules + engine + sink + state file)', () => {
     await alerting.load();
     alerting.start();
     assert.equal(counts.at(-1)?.get(over('IdPFetchChainOverBudget')), 0, 'every catalog pair published, at 0');
-    assert.equal(counts.at(-1)?.size, 15);
+    assert.equal(counts.at(-1)?.size, 19);
     for (let i = 0; i < 3; i += 1) {
       alerting.observeIdp(slowRun(3.1, 2.52));
       await clock.advance(30_000);
