@@ -36,7 +36,7 @@ export const ALERT_CATALOG = {
   IdPCanaryProbesStale: { severity: 'critical', summary: 'No probe run of {idp} completed for 3 schedule periods' },
   IAMOIDCProviderMissing: { severity: 'critical', summary: 'EKS cluster {cluster} ({region}) has no IAM OIDC provider for its issuer: IRSA cannot work' },
   IAMOIDCProviderStale: { severity: 'warning', summary: 'The issuer of IAM OIDC provider {idp} has been failing for a long time' },
-  IAMOIDCProviderAudienceMismatch: { severity: 'critical', summary: 'The token of STS probe {idp}/{probe} has no audience in the IAM provider\'s client ID list' },
+  IAMOIDCProviderAudienceMismatch: { severity: 'critical', summary: 'The token of STS probe {idp}/{probe} has no audience in the client ID list of its IAM provider' },
   IdPCanaryInventoryFailing: { severity: 'warning', summary: 'Inventory refreshes of {source} keep failing (the last inventory is kept)' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 

@@ -64,7 +64,7 @@ describe('Prometheus rules', () => {
     if (promtool === null) return;
     const result = await runProcess(promtool, ['check', 'rules', RULES]);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.match(result.stdout, /SUCCESS: 16 rules found/);
+    assert.match(result.stdout, /SUCCESS: 20 rules found/);
   });
 
   test('promtool test rules', binaryOptions('promtool'), async (t) => {
