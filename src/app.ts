@@ -21,6 +21,7 @@ import { applyStsResult, newStsStates, type StsState } from './sts-state.js';
 import type { Observation, RuleContext } from './alerts/rules.js';
 import { mergeTargets } from './inventory/targets.js';
 import type { IdpOrigin } from './inventory/types.js';
+import type { InventoryStatus } from './inventory/inventory.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -120,7 +121,7 @@ export function createApp(initial: Config, deps: AppDeps) {
   let configured = initial;
   /** IdPs the inventory found (IAM OIDC providers), before merging. */
   let discovered: readonly IdpTarget[] = [];
-  let inventoryStatus: (() => unknown) | null = null;
+  let inventoryStatus: (() => InventoryStatus) | null = null;
 
   /** The configured IdPs plus the inventory's that no configured IdP covers (configured settings win). */
   function withInventory(base: Config): Config {
@@ -315,7 +316,7 @@ export function createApp(initial: Config, deps: AppDeps) {
       alerting.observeInventory(build);
     },
     /** Shows the inventory's state in the status API. */
-    setInventoryStatus(view: () => unknown): void {
+    setInventoryStatus(view: () => InventoryStatus): void {
       inventoryStatus = view;
     },
     /** What the inventory's findings need to know of the probes: IdP run outcomes and STS token audiences. */

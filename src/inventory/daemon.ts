@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ResolvedInventory } from '../config/load.js';
 import { createAwsEdge, type AwsEdgeOptions } from './aws.js';
-import { createInventory, type InventoryDeps, type InventoryHost } from './inventory.js';
+import { createInventory, type InventoryDeps, type InventoryHost, type InventoryStatus } from './inventory.js';
 import { createInventoryMetrics } from './metrics.js';
 
 export interface StartInventoryOptions {
@@ -20,7 +20,7 @@ export interface StartInventoryOptions {
 }
 
 export function startInventory(
-  app: InventoryHost & { setInventoryStatus(view: () => unknown): void },
+  app: InventoryHost & { setInventoryStatus(view: () => InventoryStatus): void },
   config: ResolvedInventory,
   options: StartInventoryOptions,
 ) {

@@ -287,3 +287,5 @@ export function createInventory(deps: InventoryDeps) {
 }
 
 export type Inventory = ReturnType<typeof createInventory>;
+/** The status API's `inventory` section. */
+export type InventoryStatus = ReturnType<Inventory['status']>;

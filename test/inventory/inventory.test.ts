@@ -268,3 +268,42 @@ describe('with configured IdPs', () => {
 after(() => {
   delete process.env['AWS_EC2_METADATA_DISABLED'];
 });
+
+describe('status page', () => {
+  test('shows where each IdP came from, its provider ARN, the sources and the findings, escaped', async () => {
+    const { renderStatusPage } = await import('../../src/server/status-page.js');
+    h = await harness({ beforeStart: (double) => double.inject('ListClusters', 'AccessDenied', Infinity) });
+    const html = renderStatusPage(h.app.status());
+    const eks1 = idpNameForIssuer(EKS('AAA1'));
+    const section = html.slice(html.indexOf(`data-idp="${eks1}"`), html.indexOf('</section>', html.indexOf(`data-idp="${eks1}"`)));
+    assert.match(section, /data-field="origin" data-value="iam"/);
+    assert.ok(section.includes(providerArn(A, EKS('AAA1'))));
+    assert.match(html, /<section class="inventory" id="inventory">/);
+    assert.match(html, /data-source="iam:default" class="ok"/);
+    assert.match(html, /data-source="eks:default:eu-west-1" class="failing"/);
+    assert.match(html, /AccessDeniedException \(HTTP 403\)/);
+    // The clusters were never listed: no cluster findings, and the page says so.
+    assert.match(html, /No findings\./);
+    h.double.clearInjections();
+    await h.inventory.refresh();
+    const after = renderStatusPage(h.app.status());
+    assert.match(after, /data-finding="provider_missing"/);
+    assert.match(after, /cluster orphan \(eu-west-1, account 111122223333\)/);
+  });
+
+  test('a configuration without inventory: shows no inventory section and no origin', async () => {
+    const { renderStatusPage } = await import('../../src/server/status-page.js');
+    const config = await parseConfig(`defaults: { schedule: "${RARELY}" }\nidps: [{ name: plain, issuer: "https://plain.invalid" }]\n`, 'test.yaml');
+    const { app } = testApp(config);
+    app.start();
+    try {
+      const status = app.status();
+      assert.equal('inventory' in status, false);
+      assert.deepEqual(status.idps[0]?.origin, { source: 'config', providers: [] });
+      const html = renderStatusPage(status);
+      assert.doesNotMatch(html, /class="inventory"|data-field="origin"/);
+    } finally {
+      await app.stop(100);
+    }
+  });
+});
