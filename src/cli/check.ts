@@ -17,11 +17,13 @@ import { probeSts, type StsProbeDeps, type StsProbeResult } from '../probes/sts-
 import { buildReport } from '../check/report.js';
 import { formatHuman, formatJson, useColor } from '../check/format.js';
 import { VERSION } from '../version.js';
+import { CHECK_FROM_IAM_SYNOPSIS, checkFromIamCommand } from './check-from-iam.js';
 
 /** The synopsis of `check`, for the top-level usage. */
 export const CHECK_SYNOPSIS = `idp-canary check ISSUER [--budget 5s] [--timeout 10s] [--thumbprint SHA1]... [--ca-file FILE]
                    [--token-file FILE --role-arn ARN [--region R]... [--sts-endpoint URL] [--max-attempts N]]
-                   [--json]`;
+                   [--json]
+       ${CHECK_FROM_IAM_SYNOPSIS}`;
 
 /** The usage text of `check`. */
 export const CHECK_USAGE = `${CHECK_SYNOPSIS}
@@ -33,6 +35,9 @@ export const CHECK_USAGE = `${CHECK_SYNOPSIS}
   --sts-endpoint replaces https://sts.{region}.amazonaws.com ({region} is substituted).
   Exit 0 when nothing failed, 1 when something failed, 2 on a usage error.
   Colour only on a terminal, and never when NO_COLOR is set.
+  --from-iam checks every IAM OIDC provider of the account (AWS credentials from the
+  SDK's default chain; --inventory-role ARN adds another account), each with its own
+  thumbprints; exit 1 when one fails or IAM cannot be listed.
 `;
 
 /** Where the command writes, and what it knows of its environment (main.ts passes process's). */
@@ -208,6 +213,7 @@ export async function checkCommand(argv: readonly string[], io: CheckIo, deps: C
     io.stdout(`Usage:\n  ${CHECK_USAGE}`);
     return 0;
   }
+  if (argv.includes('--from-iam')) return checkFromIamCommand(argv, io, deps);
   let options: CheckOptions;
   try {
     options = await parseCheckArgs(argv, deps.readFile === undefined ? {} : { readFile: deps.readFile });
