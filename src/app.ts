@@ -319,15 +319,19 @@ export function createApp(initial: Config, deps: AppDeps) {
     setInventoryStatus(view: () => InventoryStatus): void {
       inventoryStatus = view;
     },
-    /** What the inventory's findings need to know of the probes: IdP run outcomes and STS token audiences. */
-    probeSummaries() {
+    /**
+     * What the inventory's findings need to know of the probes: IdP run outcomes and STS
+     * token audiences, of the IdPs with one of `issuers` (default all).
+     */
+    probeSummaries(issuers?: ReadonlySet<string>) {
+      const wanted = (issuer: string) => issuers === undefined || issuers.has(issuer);
       return {
-        idps: [...states.values()].map((state) => ({
+        idps: [...states.values()].filter((state) => wanted(state.target.issuer)).map((state) => ({
           name: state.target.name,
           issuer: state.target.issuer,
           runs: state.history.toArray().map((run) => ({ startedAt: run.startedAt, ok: run.ok })),
         })),
-        sts: [...stsStates.values()].map((state) => ({
+        sts: [...stsStates.values()].filter((state) => wanted(state.target.issuer)).map((state) => ({
           idp: state.target.name,
           issuer: state.target.issuer,
           probe: state.probe.name,

@@ -21,7 +21,7 @@ import type { EksCluster, IamProvider } from './types.js';
 export interface InventoryHost {
   setInventory(targets: readonly IdpTarget[]): Promise<void>;
   observeInventory(build: (context: RuleContext) => Observation[]): void;
-  probeSummaries(): {
+  probeSummaries(issuers?: ReadonlySet<string>): {
     idps: { name: string; issuer: string; runs: { startedAt: number; ok: boolean }[] }[];
     sts: StsAudienceView[];
   };
@@ -151,7 +151,14 @@ export function createInventory(deps: InventoryDeps) {
   }
 
   function evaluate(outcomes: readonly SourceOutcome[] = []): Finding[] {
-    const summaries = host.probeSummaries();
+    // Only IdPs whose issuer IAM knows can be stale or mismatched: no need to look at the others.
+    const known = new Set(
+      [...providers.values()].flat().flatMap((provider) => {
+        const bare = provider.issuer.replace(/\/$/, '');
+        return [bare, `${bare}/`]; // findings forgive a trailing slash; so does this filter
+      }),
+    );
+    const summaries = host.probeSummaries(known);
     const at = now();
     const idps = summaries.idps.map((idp) => {
       const since = failingSince(idp.runs, failing.get(idp.name) ?? null);
