@@ -5,9 +5,10 @@
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
-import { loadConfig, type Config, type ServerConfig } from '../config/load.js';
+import { loadConfig, type Config, type IdpTarget, type ServerConfig } from '../config/load.js';
 import { selectShard, shardOf, type Shard } from '../config/shard.js';
 import { startInventory } from '../inventory/daemon.js';
+import { keepOnShard } from '../inventory/targets.js';
 import { createHttp } from '../http/timed-request.js';
 import { startProbeThread } from '../probes/probe-thread.js';
 import { createServer } from '../server/server.js';
@@ -47,6 +48,10 @@ function warnIfRestartNeeded(running: ServerConfig, next: ServerConfig, logger: 
   if (changed.length > 0) logger.warn({ changed }, 'these settings changed and apply only after a restart');
 }
 
+function issuersOf(config: Config): Set<string> {
+  return new Set(config.idps.map((target) => target.issuer));
+}
+
 export async function startDaemon(config: Config, options: RunOptions) {
   const registry = new Registry();
   const userAgent = `idp-canary/${VERSION}`;
@@ -61,11 +66,11 @@ export async function startDaemon(config: Config, options: RunOptions) {
     http: createHttp({ userAgent }),
     now: Date.now,
     loadConfig: async () => {
-      const next = selectShard(
-        await loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen }),
-        options.shard ?? { index: 0, count: 1 },
-      );
+      const unsharded = await loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen });
+      const next = selectShard(unsharded, options.shard ?? { index: 0, count: 1 });
       warnIfRestartNeeded(config.server, next.server, options.logger);
+      configuredIssuers = issuersOf(unsharded);
+      localIssuers = issuersOf(next);
       if (inventory !== null && next.inventory !== undefined) inventory.update(next.inventory);
       if ((inventory === null) !== (next.inventory === undefined)) options.logger.warn({ changed: ['inventory'] }, 'these settings changed and apply only after a restart');
       return next;
@@ -73,13 +78,28 @@ export async function startDaemon(config: Config, options: RunOptions) {
     version: VERSION,
   });
   const shard = options.shard ?? { index: 0, count: 1 };
+  // Issuers configured on any shard: a sharded replica's inventory leaves those of other
+  // shards to them (each shard probes its configured IdPs, merged with their providers).
+  let configuredIssuers = issuersOf(config);
+  let localIssuers = issuersOf(config);
+  if (config.inventory !== undefined && shard.count > 1) {
+    try {
+      configuredIssuers = issuersOf(await loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen }));
+    } catch (error) {
+      options.logger.warn({ err: error }, 'cannot read the whole configuration for the inventory; issuers configured on other shards may be probed twice');
+    }
+  }
+  const keepOnThisShard = (target: IdpTarget): boolean =>
+    keepOnShard(target, { configured: configuredIssuers, local: localIssuers, shardOfName: (name) => shardOf(name, shard.count), index: shard.index });
   const inventory =
     config.inventory === undefined
       ? null
       : startInventory(app, config.inventory, {
           registry,
           logger: options.logger,
-          ...(shard.count === 1 ? {} : { keep: (name: string) => shardOf(name, shard.count) === shard.index }),
+          ...(shard.count === 1
+            ? {}
+            : { keep: keepOnThisShard }),
         });
   const server = createServer({ app, logger: options.logger });
   await server.listen({ host: config.server.host, port: config.server.port });

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ResolvedInventory } from '../config/load.js';
+import type { IdpTarget, ResolvedInventory } from '../config/load.js';
 import { createAwsEdge, type AwsEdgeOptions } from './aws.js';
 import { createInventory, type InventoryDeps, type InventoryHost, type InventoryStatus } from './inventory.js';
 import { createInventoryMetrics } from './metrics.js';
@@ -12,7 +12,11 @@ import { createInventoryMetrics } from './metrics.js';
 export interface StartInventoryOptions {
   registry: Registry;
   logger: Logger;
-  keep?: (name: string) => boolean;
+  /**
+   * Which inventory IdPs this replica probes; default all. Sharded replicas keep their
+   * share, and leave out issuers configured on another shard (that shard probes them).
+   */
+  keep?: (target: IdpTarget) => boolean;
   /** Endpoint and credential overrides (tests, the lab); default the SDK's own. */
   aws?: AwsEdgeOptions;
   now?: () => number;

@@ -36,7 +36,11 @@ export interface InventoryDeps {
   now: () => number;
   metrics?: InventoryMetrics;
   /** Which inventory IdPs this replica probes (sharding); default all. */
-  keep?: (name: string) => boolean;
+  /**
+   * Which inventory IdPs this replica probes; default all. Sharded replicas keep their
+   * share, and leave out issuers configured on another shard (that shard probes them).
+   */
+  keep?: (target: IdpTarget) => boolean;
   /** Timer; returns a cancel function. Default setTimeout, unref'd. */
   setTimer?: (fn: () => void, ms: number) => () => void;
   /** How often findings are judged between refreshes; default 60 s. */
@@ -140,7 +144,7 @@ export function createInventory(deps: InventoryDeps) {
   function targets(): IdpTarget[] {
     const all = [...providers.values()].flat();
     const found = providersToTargets(all, config.targetDefaults, config.iam.nameTag);
-    return deps.keep ? found.filter((target) => deps.keep!(target.name)) : found;
+    return deps.keep ? found.filter((target) => deps.keep!(target)) : found;
   }
 
   /** The name an issuer's IdP has: the configured one's, the inventory's, or what it would be. */

@@ -144,3 +144,16 @@ export function diffTargets(before: readonly IdpTarget[], after: readonly IdpTar
   for (const name of old.keys()) if (!seen.has(name)) diff.removed.push(name);
   return diff;
 }
+
+/**
+ * Whether a sharded replica probes an inventory IdP: an issuer configured on some shard is
+ * kept only by the shard that has it configured (where it merges with its providers);
+ * any other goes to the shard of its name.
+ */
+export function keepOnShard(
+  target: Pick<IdpTarget, 'name' | 'issuer'>,
+  shard: { configured: ReadonlySet<string>; local: ReadonlySet<string>; shardOfName: (name: string) => number; index: number },
+): boolean {
+  if (shard.configured.has(target.issuer)) return shard.local.has(target.issuer);
+  return shard.shardOfName(target.name) === shard.index;
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IdpTarget, TargetDefaults } from '../../src/config/load.js';
-import { diffTargets, idpNameForIssuer, idpNameForProvider, mergeTargets, providersToTargets } from '../../src/inventory/targets.js';
+import { diffTargets, keepOnShard, idpNameForIssuer, idpNameForProvider, mergeTargets, providersToTargets } from '../../src/inventory/targets.js';
 import type { IamProvider } from '../../src/inventory/types.js';
 
 const DEFAULTS: TargetDefaults = { schedule: '*/30 * * * * *', timeoutMs: 10_000, budgetMs: 5000, maxBodyBytes: 1_048_576, historySize: 60, allowLinkLocal: false };
@@ -87,4 +87,15 @@ test('diff: added, removed, changed and kept by name', () => {
     changed: ['a-example-test'],
     kept: ['eks-eu-west-1-5c5d9a5e8f0b4e1a2b3c4d5e6f708192'],
   });
+});
+
+test('sharding: a configured issuer stays with the shard that configures it; others follow their name', () => {
+  const configured = new Set(['https://configured.example.test']);
+  const shardOfName = (name: string) => (name.startsWith('a') ? 0 : 1);
+  const on = (index: number, local: string[]) => ({ configured, local: new Set(local), shardOfName, index });
+  const elsewhere = { name: 'a-configured', issuer: 'https://configured.example.test' };
+  assert.equal(keepOnShard(elsewhere, on(0, [])), false, 'configured on another shard: not probed twice');
+  assert.equal(keepOnShard(elsewhere, on(1, ['https://configured.example.test'])), true, 'the configuring shard keeps it (merge shows its providers)');
+  assert.equal(keepOnShard({ name: 'a-only-iam', issuer: 'https://iam.example.test' }, on(0, [])), true);
+  assert.equal(keepOnShard({ name: 'a-only-iam', issuer: 'https://iam.example.test' }, on(1, [])), false);
 });
