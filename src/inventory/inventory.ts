@@ -67,6 +67,9 @@ interface SourceState {
   error: string | null;
 }
 
+/** Refreshes a removed source is still observed good for (more than any successesBeforeResolving in use). */
+const RETIRE_REFRESHES = 10;
+
 function defaultSetTimer(fn: () => void, ms: number): () => void {
   const timer = setTimeout(fn, ms);
   timer.unref();
@@ -99,6 +102,7 @@ export function createInventory(deps: InventoryDeps) {
   let cancelEvaluate: (() => void) | null = null;
   let stopped = false;
   let lastRefreshAt: number | null = null;
+  const retiring = new Map<string, number>();
 
   function sourceState(source: string): SourceState {
     let state = sources.get(source);
@@ -188,7 +192,11 @@ export function createInventory(deps: InventoryDeps) {
   async function refreshOnce(): Promise<void> {
     const { iam, eks } = wanted();
     // Sources no longer configured are forgotten (a reload removed an account or region).
-    for (const source of [...sources.keys()]) if (!iam.has(source) && !eks.has(source)) sources.delete(source);
+    for (const source of [...sources.keys()]) {
+      if (iam.has(source) || eks.has(source)) continue;
+      sources.delete(source);
+      retiring.set(source, RETIRE_REFRESHES);
+    }
     for (const account of [...providers.keys()]) if (!iam.has(`iam:${account}`)) providers.delete(account);
     for (const key of [...clusters.keys()]) if (!eks.has(key)) clusters.delete(key);
     deps.metrics?.keepSources(new Set([...iam.keys(), ...eks.keys()]));
@@ -210,6 +218,15 @@ export function createInventory(deps: InventoryDeps) {
       ),
     ]);
     if (stopped) return;
+    // A source no longer configured is observed good for a few refreshes, so an alert it
+    // had firing resolves instead of staying forever.
+    for (const [source, left] of [...retiring]) {
+      if (iam.has(source) || eks.has(source) || left <= 0) retiring.delete(source);
+      else {
+        outcomes.push({ source, ok: true, consecutiveFailures: 0, error: null });
+        retiring.set(source, left - 1);
+      }
+    }
     lastRefreshAt = now();
     const next = targets();
     const diff = diffTargets(applied, next);

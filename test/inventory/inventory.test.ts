@@ -256,6 +256,20 @@ describe('with configured IdPs', () => {
     assert.equal(names(h).length, 3, "the default account's providers are all there");
   });
 
+  test('an account removed by a reload: its failing alert resolves, its providers go', async () => {
+    h = await harness({ beforeStart: (double) => double.inject('AssumeRole', 'AccessDenied', Infinity) });
+    await h.inventory.refresh();
+    await h.inventory.refresh();
+    assert.equal(alerts(h, 'IdPCanaryInventoryFailing').find((a) => a.labels.source === `iam:${B}`)?.state, 'firing');
+    const reloaded = await parseConfig(`defaults: { schedule: "${RARELY}" }\ninventory: {}\n`, 'test.yaml');
+    h.inventory.update(reloaded.inventory!);
+    await h.inventory.refresh();
+    await h.inventory.refresh();
+    assert.equal(alerts(h, 'IdPCanaryInventoryFailing').find((a) => a.labels.source === `iam:${B}`)?.state, 'resolved');
+    assert.deepEqual(h.inventory.status().sources.map((s) => s.source), ['iam:default']);
+    assert.equal(await metric(h, 'idp_canary_inventory_last_refresh_success', { source: `iam:${B}` }), undefined);
+  });
+
   test('a reload keeps the inventory IdPs', async () => {
     h = await harness();
     const before = names(h);
