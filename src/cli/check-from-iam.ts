@@ -17,9 +17,7 @@ import { accountRefs } from '../inventory/inventory.js';
 import { providersToTargets } from '../inventory/targets.js';
 import { probeIdp } from '../probes/idp-probe.js';
 import { VERSION } from '../version.js';
-import type { CheckDeps, CheckIo } from './check.js';
-
-export const CHECK_FROM_IAM_SYNOPSIS = 'idp-canary check --from-iam [--inventory-role ARN]... [--budget 5s] [--timeout 10s] [--ca-file FILE] [--json]';
+import { CHECK_FROM_IAM_SYNOPSIS, type CheckDeps, type CheckIo } from './check.js';
 
 export interface CheckFromIamDeps extends CheckDeps {
   /** Endpoint and credential overrides for the AWS calls (tests). */

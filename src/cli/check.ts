@@ -17,7 +17,9 @@ import { probeSts, type StsProbeDeps, type StsProbeResult } from '../probes/sts-
 import { buildReport } from '../check/report.js';
 import { formatHuman, formatJson, useColor } from '../check/format.js';
 import { VERSION } from '../version.js';
-import { CHECK_FROM_IAM_SYNOPSIS, checkFromIamCommand } from './check-from-iam.js';
+
+/** The synopsis of `check --from-iam` (check-from-iam.ts, loaded only when used: it brings the AWS SDK). */
+export const CHECK_FROM_IAM_SYNOPSIS = 'idp-canary check --from-iam [--inventory-role ARN]... [--budget 5s] [--timeout 10s] [--ca-file FILE] [--json]';
 
 /** The synopsis of `check`, for the top-level usage. */
 export const CHECK_SYNOPSIS = `idp-canary check ISSUER [--budget 5s] [--timeout 10s] [--thumbprint SHA1]... [--ca-file FILE]
@@ -213,7 +215,7 @@ export async function checkCommand(argv: readonly string[], io: CheckIo, deps: C
     io.stdout(`Usage:\n  ${CHECK_USAGE}`);
     return 0;
   }
-  if (argv.includes('--from-iam')) return checkFromIamCommand(argv, io, deps);
+  if (argv.includes('--from-iam')) return (await import('./check-from-iam.js')).checkFromIamCommand(argv, io, deps);
   let options: CheckOptions;
   try {
     options = await parseCheckArgs(argv, deps.readFile === undefined ? {} : { readFile: deps.readFile });

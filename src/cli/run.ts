@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import { createApp } from '../app.js';
 import { loadConfig, type Config, type IdpTarget, type ServerConfig } from '../config/load.js';
 import { selectShard, shardOf, type Shard } from '../config/shard.js';
-import { startInventory } from '../inventory/daemon.js';
 import { keepOnShard } from '../inventory/targets.js';
 import { createHttp } from '../http/timed-request.js';
 import { startProbeThread } from '../probes/probe-thread.js';
@@ -94,7 +93,8 @@ export async function startDaemon(config: Config, options: RunOptions) {
   const inventory =
     config.inventory === undefined
       ? null
-      : startInventory(app, config.inventory, {
+      : // Loaded only with inventory: the AWS SDK clients cost some 30 MB and a second of start-up.
+        (await import('../inventory/daemon.js')).startInventory(app, config.inventory, {
           registry,
           logger: options.logger,
           ...(shard.count === 1
