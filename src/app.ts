@@ -89,9 +89,14 @@ function withoutJwksBody(result: IdpProbeResult): Omit<IdpProbeResult, 'jwksBody
   return rest;
 }
 
-/** Same target, same probing: a reload leaves such an IdP's schedule and state alone. */
+/**
+ * Same target, same probing: a reload leaves such an IdP's schedule and state alone. Where
+ * an inventory IdP came from (its IAM providers, their client IDs) is not probing.
+ */
 function sameTarget(a: IdpTarget, b: IdpTarget): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  const { origin: _a, ...probingA } = a;
+  const { origin: _b, ...probingB } = b;
+  return JSON.stringify(probingA) === JSON.stringify(probingB);
 }
 
 export function createApp(initial: Config, deps: AppDeps) {
@@ -246,7 +251,10 @@ export function createApp(initial: Config, deps: AppDeps) {
     const wanted = new Map(next.idps.map((target) => [target.name, target]));
     for (const [name, state] of [...states]) {
       const target = wanted.get(name);
-      if (target && sameTarget(target, state.target)) continue;
+      if (target && sameTarget(target, state.target)) {
+        state.target = target; // the same probing; the origin may have changed
+        continue;
+      }
       const before = newStsStates(state.target);
       unschedule(name);
       if (!target) {

@@ -160,6 +160,17 @@ describe('a configuration with only inventory:', () => {
     assert.equal(alerts(h, 'IAMOIDCProviderMissing').find((a) => a.labels.cluster === 'orphan')?.state, 'firing');
   });
 
+  test("a provider's new client ID updates the IdP's origin without rescheduling it", async () => {
+    const name = idpNameForIssuer(EKS('AAA1'));
+    const first = await h.app.runNow(name);
+    h.double.setProviders(A, [p(EKS('AAA1'), ['sts.amazonaws.com', 'new-client']), p(EKS('AAA2')), p('https://shared.idp.invalid')]);
+    await h.inventory.refresh();
+    const status = h.app.status().idps.find((idp) => idp.name === name)!;
+    assert.deepEqual(status.origin.providers[0]?.clientIds, ['sts.amazonaws.com', 'new-client']);
+    assert.equal(status.history.length, 1);
+    assert.equal(status.last?.startedAt, first?.startedAt);
+  });
+
   test('a throttled or denied IAM keeps the last inventory, says why, and alerts after repeated failures', async () => {
     const before = names(h);
     h.double.inject('ListOpenIDConnectProviders', 'Throttling', Infinity);
