@@ -73,7 +73,8 @@ export async function checkFromIamCommand(argv: readonly string[], io: CheckIo, 
       return 2;
     }
   }
-  const edge = createAwsEdge(deps.aws ?? {});
+  const region = io.env['AWS_REGION'];
+  const edge = createAwsEdge({ ...(region ? { homeRegion: region } : {}), ...deps.aws });
   let failed = false;
   const targets: IdpTarget[] = [];
   try {

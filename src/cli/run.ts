@@ -97,6 +97,8 @@ export async function startDaemon(config: Config, options: RunOptions) {
         (await import('../inventory/daemon.js')).startInventory(app, config.inventory, {
           registry,
           logger: options.logger,
+          // IAM is global, but its partition (aws, aws-cn, aws-us-gov) and the STS endpoint follow the region.
+          ...(options.env?.['AWS_REGION'] ? { aws: { homeRegion: options.env['AWS_REGION'] } } : {}),
           ...(shard.count === 1
             ? {}
             : { keep: keepOnThisShard }),

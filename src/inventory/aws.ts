@@ -29,7 +29,10 @@ export interface AwsEdgeOptions {
   maxAttempts?: number;
   /** EKS ListClusters page size (1-100); default 100. */
   pageSize?: number;
-  /** Region for IAM (global) and STS; default us-east-1. */
+  /**
+   * Region for IAM and STS; default us-east-1. IAM is global within a partition, so this
+   * picks the partition (cn-north-1 for aws-cn) and the regional STS endpoint.
+   */
   homeRegion?: string;
   /** Wall clock, for refreshing assumed-role credentials; default Date.now. */
   now?: () => number;
