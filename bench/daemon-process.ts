@@ -168,7 +168,7 @@ async function wire(config: Config, observers?: Observers, next: Config = config
     },
   });
   const logger = createLogger('info', sink);
-  const daemon = createDaemon(config, { configPath: '', logger }, {
+  const daemon = await createDaemon(config, { configPath: '', logger }, {
     ...(observers === undefined
       ? {}
       : { onTrace: observers.onTrace, onResult: (result) => void (result.kind === 'idp' && observers.onResult(result)) }),

@@ -20,6 +20,7 @@ import { EGRESS_REASONS, judgeEgress } from './egress.js';
 import { createTimingWindow } from './timing-window.js';
 import type { FailureReason } from '../probes/reasons.js';
 import { heldBackBy, isGreater, isLesser } from './precedence.js';
+import { INVENTORY_ALERTS } from './inventory-rules.js';
 import {
   ALERT_CATALOG,
   ALERT_NAMES,
@@ -32,12 +33,12 @@ import {
   evaluateStaleRule,
   evaluateEgressRule,
   evaluateTimingRule,
-  type Observation,
   evaluateStsRules,
   foldIdpRun,
   foldStsRun,
   stsFacts,
   type LatencyRegressionOptions,
+  type Observation,
   type RuleContext,
   type StsMemory,
   type StsResultLike,
@@ -313,6 +314,8 @@ export function createAlerting(deps: AlertingDeps) {
     syncControls(current);
     return engine.resolveWhere((labels) => {
       if (labels.idp === undefined) return false; // the canary's own alerts (egress, timing) outlive any target
+      // The inventory's alerts name issuers and sources, not configured IdPs; it resolves them itself.
+      if (INVENTORY_ALERTS.has(labels.alertname ?? '')) return false;
       const target = idps.get(labels.idp);
       if (target === undefined) return true;
       if (labels.alertname === 'IdPTLSThumbprintMismatch') return target.thumbprints.length === 0;
@@ -414,6 +417,11 @@ export function createAlerting(deps: AlertingDeps) {
       const memory = foldStsRun(stsMemory.get(key) ?? { flaky: [] }, facts);
       stsMemory.set(key, memory);
       handle(engine.observe(evaluateStsRules(facts, memory, ctx())));
+    },
+    /** Evaluates the inventory's rules (findings, failing sources); `build` gets the rule context. */
+    observeInventory(build: (context: RuleContext) => Observation[]): void {
+      if (stopped) return;
+      handle(engine.observe(build(ctx())));
     },
     /** Staleness, resends and pruning; the internal loop calls it every `tickIntervalMs`. */
     tick,

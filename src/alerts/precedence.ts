@@ -26,6 +26,8 @@ export const PRECEDENCE: readonly PrecedenceRule[] = [
   { greater: 'IdPFetchChainOverBudget', lesser: ['IdPFetchChainNearBudget'], equal: ['idp'] },
   // The canary cannot reach anything: one page for the canary, none per IdP.
   { greater: 'IdPCanaryEgressDown', lesser: ['IdPDiscoveryDown', 'IdPJWKSDown'], equal: [] },
+  // With inventory: a token audience the IAM provider lacks is why that STS probe fails.
+  { greater: 'IAMOIDCProviderAudienceMismatch', lesser: ['STSAssumeRoleFailing'], equal: ['idp', 'probe'] },
 ];
 
 /**

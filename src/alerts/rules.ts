@@ -52,6 +52,10 @@ export const ALERT_CATALOG = {
   IdPCanaryProbesStale: { severity: 'critical', summary: 'No probe run of {idp} completed for 3 schedule periods' },
   IdPCanaryEgressDown: { severity: 'critical', summary: "The canary cannot reach its IdPs: its own network (DNS, egress, proxy) is down" },
   IdPCanaryTimingUnreliable: { severity: 'warning', summary: "Over 20 % of the canary's runs were timed while its host was overloaded" },
+  IAMOIDCProviderMissing: { severity: 'critical', summary: 'EKS cluster {cluster} ({region}) has no IAM OIDC provider for its issuer: IRSA cannot work' },
+  IAMOIDCProviderStale: { severity: 'warning', summary: 'The issuer of IAM OIDC provider {idp} has been failing for a long time' },
+  IAMOIDCProviderAudienceMismatch: { severity: 'critical', summary: 'The token of STS probe {idp}/{probe} has no audience in the client ID list of its IAM provider' },
+  IdPCanaryInventoryFailing: { severity: 'warning', summary: 'Inventory refreshes of {source} keep failing (the last inventory is kept)' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 /** The name of a built-in alert (the `alertname` label). */
@@ -142,7 +146,8 @@ function list(items: readonly string[], max = 10): string {
 }
 
 /** Builds an observation with the catalog's severity and summary and the runbook URL. */
-function observe(
+/** One observation of `alertname` with its catalog severity, summary and runbook link. */
+export function observe(
   ctx: RuleContext,
   alertname: AlertName,
   target: Record<string, string>,

@@ -18,10 +18,14 @@ import { buildReport } from '../report/report.js';
 import { formatHuman, formatJson, useColor } from '../report/format.js';
 import { VERSION } from '../version.js';
 
+/** The synopsis of `check --from-iam` (check-from-iam.ts, loaded only when used: it brings the AWS SDK). */
+export const CHECK_FROM_IAM_SYNOPSIS = 'idp-canary check --from-iam [--inventory-role ARN]... [--budget 5s] [--timeout 10s] [--ca-file FILE] [--json]';
+
 /** The synopsis of `check`, for the top-level usage. */
 export const CHECK_SYNOPSIS = `idp-canary check ISSUER [--budget 5s] [--timeout 10s] [--thumbprint SHA1]... [--ca-file FILE]
                    [--token-file FILE --role-arn ARN [--region R]... [--sts-endpoint URL] [--max-attempts N] [--retry PROFILE]]
-                   [--json]`;
+                   [--json]
+       ${CHECK_FROM_IAM_SYNOPSIS}`;
 
 /** The usage text of `check`. */
 export const CHECK_USAGE = `${CHECK_SYNOPSIS}
@@ -35,6 +39,9 @@ export const CHECK_USAGE = `${CHECK_SYNOPSIS}
   botocore-standard, sdk-go-v2 or none.
   Exit 0 when nothing failed, 1 when something failed, 2 on a usage error.
   Colour only on a terminal, and never when NO_COLOR is set.
+  --from-iam checks every IAM OIDC provider of the account (AWS credentials from the
+  SDK's default chain; --inventory-role ARN adds another account), each with its own
+  thumbprints; exit 1 when one fails or IAM cannot be listed.
 `;
 
 /** Where the command writes, and what it knows of its environment (main.ts passes process's). */
@@ -213,6 +220,7 @@ export async function checkCommand(argv: readonly string[], io: CheckIo, deps: C
     io.stdout(`Usage:\n  ${CHECK_USAGE}`);
     return 0;
   }
+  if (argv.includes('--from-iam')) return (await import('./check-from-iam.js')).checkFromIamCommand(argv, io, deps);
   let options: CheckOptions;
   try {
     options = await parseCheckArgs(argv, deps.readFile === undefined ? {} : { readFile: deps.readFile });

@@ -12,7 +12,7 @@ import { parseDuration } from '../config/duration.js';
 import type { Lab } from '../lab/lab.js';
 
 /** The synopsis of `lab`, for the top-level usage. */
-export const LAB_SYNOPSIS = 'idp-canary lab [--listen 127.0.0.1:PORT] [--out DIR] [--rotate-every 5m] [--daemon-listen HOST:PORT]';
+export const LAB_SYNOPSIS = 'idp-canary lab [--listen 127.0.0.1:PORT] [--out DIR] [--rotate-every 5m] [--daemon-listen HOST:PORT] [--aws]';
 
 /** The usage text of `lab`. */
 export const LAB_USAGE = `${LAB_SYNOPSIS}
@@ -21,7 +21,8 @@ export const LAB_USAGE = `${LAB_SYNOPSIS}
   JWKS no-cache, Pragma no-cache, 429, issuer mismatch, unreachable, key rotation) and an
   STS double, writes the CA, a token and a ready daemon config to --out (default a temp
   directory, removed on exit), prints them, and runs until Ctrl-C. The STS double listens
-  on the next port when --listen names one.
+  on the next port when --listen names one. --aws adds a loopback IAM/EKS/STS double whose
+  IAM OIDC providers are the lab's IdPs, and a configuration with only inventory:.
 `;
 
 /** Where the command writes. */
@@ -52,6 +53,7 @@ export async function labCommand(argv: readonly string[], io: LabIo): Promise<La
         out: { type: 'string' },
         'rotate-every': { type: 'string' },
         'daemon-listen': { type: 'string' },
+        aws: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -69,6 +71,7 @@ export async function labCommand(argv: readonly string[], io: LabIo): Promise<La
     if (!match || Number(match[2]) > 65534) return usage(`--listen must be 127.0.0.1:PORT (the lab serves on loopback only), got "${values.listen}"`);
     port = Number(match[2]);
   }
+  if (values.aws && port > 65533) return usage('--listen with --aws needs a port of at most 65533 (the AWS double listens on port + 2)');
   let rotateEveryMs: number | undefined;
   if (values['rotate-every'] !== undefined) {
     const ms = parseDuration(values['rotate-every']);
@@ -93,6 +96,23 @@ export async function labCommand(argv: readonly string[], io: LabIo): Promise<La
     io.stderr(`idp-canary lab: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     return { exitCode: 1, lab: null };
   }
-  io.stdout(formatLabBanner(lab, { ...(rotateEveryMs === undefined ? {} : { rotateEveryMs }), ...(io.command === undefined ? {} : { command: io.command }) }));
+  let banner = formatLabBanner(lab, { ...(rotateEveryMs === undefined ? {} : { rotateEveryMs }), ...(io.command === undefined ? {} : { command: io.command }) });
+  if (values.aws) {
+    try {
+      const { formatAwsLabBanner, startAwsLab } = await import('../lab/aws-lab.js');
+      const aws = await startAwsLab(lab, {
+        ...(port === 0 ? {} : { port: port + 2 }),
+        ...(daemonListen === undefined ? {} : { daemonListen }),
+      });
+      banner += formatAwsLabBanner(aws);
+      const closeLab = lab.close.bind(lab);
+      lab = { ...lab, close: async () => { await aws.close(); await closeLab(); } };
+    } catch (error) {
+      await lab.close();
+      io.stderr(`idp-canary lab: cannot start the AWS double: ${error instanceof Error ? error.message : String(error)}\n`);
+      return { exitCode: 1, lab: null };
+    }
+  }
+  io.stdout(banner);
   return { exitCode: null, lab };
 }

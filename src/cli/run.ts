@@ -5,8 +5,9 @@
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createApp, type AppDeps } from '../daemon/app.js';
-import { loadConfig, type Config, type ServerConfig } from '../config/load.js';
-import { selectShard, type Shard } from '../schedule/shard.js';
+import { loadConfig, type Config, type IdpTarget, type ServerConfig } from '../config/load.js';
+import { selectShard, shardOf, type Shard } from '../schedule/shard.js';
+import { keepOnShard } from '../inventory/targets.js';
 import { createHttp } from '../http/timed-request.js';
 import { startProbeThread, type ProbeThreadOptions } from '../probes/probe-thread.js';
 import { createServer } from '../server/server.js';
@@ -64,10 +65,21 @@ export interface DaemonHooks {
   firstRoundMs?: number;
 }
 
-/** The daemon's one composition root: the app, the probe thread and the server, wired; nothing started. */
-export function createDaemon(config: Config, options: RunOptions, hooks: DaemonHooks = {}) {
+function issuersOf(config: Config): Set<string> {
+  return new Set(config.idps.map((target) => target.issuer));
+}
+
+/** The daemon's one composition root: the app, the probe thread, the inventory and the server, wired; nothing started. */
+export async function createDaemon(config: Config, options: RunOptions, hooks: DaemonHooks = {}) {
   const registry = new Registry();
   const userAgent = `idp-canary/${VERSION}`;
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const readConfig = () => loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen });
+  // Issuers configured on any shard: a sharded replica's inventory leaves those of other
+  // shards to them (each shard probes its configured IdPs, merged with their providers).
+  let configuredIssuers = issuersOf(config);
+  let localIssuers = issuersOf(config);
+  let inventory: Awaited<ReturnType<typeof import('../inventory/daemon.js').startInventory>> | null = null;
   // IdP probes run on a thread of their own, with their own event-loop lag monitor, so
   // that this thread's work cannot inflate their readings.
   const probes = startProbeThread({ userAgent, ...(hooks.onTrace === undefined ? {} : { onTrace: hooks.onTrace }) });
@@ -83,22 +95,45 @@ export function createDaemon(config: Config, options: RunOptions, hooks: DaemonH
     loadConfig:
       hooks.loadConfig ??
       (async () => {
-        const next = selectShard(
-          await loadConfig(options.configPath, options.listen === undefined ? {} : { listen: options.listen }),
-          options.shard ?? { index: 0, count: 1 },
-        );
+        const unsharded = await readConfig();
+        const next = selectShard(unsharded, shard);
         warnIfRestartNeeded(config.server, next.server, options.logger);
+        configuredIssuers = issuersOf(unsharded);
+        localIssuers = issuersOf(next);
+        if (inventory !== null && next.inventory !== undefined) inventory.update(next.inventory);
+        if ((inventory === null) !== (next.inventory === undefined)) options.logger.warn({ changed: ['inventory'] }, 'these settings changed and apply only after a restart');
         return next;
       }),
     version: VERSION,
   });
+  if (config.inventory !== undefined) {
+    if (shard.count > 1) {
+      try {
+        configuredIssuers = issuersOf(await readConfig());
+      } catch (error) {
+        options.logger.warn({ err: error }, 'cannot read the whole configuration for the inventory; issuers configured on other shards may be probed twice');
+      }
+    }
+    const keepOnThisShard = (target: IdpTarget): boolean =>
+      keepOnShard(target, { configured: configuredIssuers, local: localIssuers, shardOfName: (name) => shardOf(name, shard.count), index: shard.index });
+    // Loaded only with inventory: the AWS SDK clients cost some 30 MB and a second of start-up.
+    inventory = (await import('../inventory/daemon.js')).startInventory(app, config.inventory, {
+      registry,
+      logger: options.logger,
+      // IAM is global, but its partition (aws, aws-cn, aws-us-gov) and the STS endpoint follow the region.
+      ...(options.env?.['AWS_REGION'] ? { aws: { homeRegion: options.env['AWS_REGION'] } } : {}),
+      ...(shard.count === 1 ? {} : { keep: keepOnThisShard }),
+    });
+  }
   const server = createServer({ app, logger: options.logger });
   return {
     app,
     server,
     probes,
-    /** Stops probing, then the probe thread and the server. */
+    inventory,
+    /** Stops the inventory and probing, then the probe thread and the server. */
     async stop(graceMs = 3000): Promise<void> {
+      inventory?.stop();
       await app.stop(graceMs);
       await probes.stop();
       await server.close();
@@ -106,12 +141,14 @@ export function createDaemon(config: Config, options: RunOptions, hooks: DaemonH
   };
 }
 
-/** Wires the daemon, listens, restores the state file and starts probing. */
+/** Wires the daemon, listens, restores the state file and starts probing (and the inventory, in the background). */
 export async function startDaemon(config: Config, options: RunOptions, hooks: DaemonHooks = {}) {
-  const daemon = createDaemon(config, options, hooks);
+  const daemon = await createDaemon(config, options, hooks);
   await daemon.server.listen({ host: config.server.host, port: config.server.port });
   options.logger.info(describeAccess(config.server), 'endpoint access');
   await daemon.app.restoreState();
   daemon.app.start();
+  // The first inventory runs in the background: a slow or failing AWS never delays readiness.
+  void daemon.inventory?.start();
   return daemon;
 }

@@ -7,7 +7,8 @@ import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type ParsedConfig, type StsProbeConfig } from './schema.js';
+import type { IdpOrigin } from '../inventory/types.js';
+import { configSchema, type InventoryConfig, type ParsedConfig, type StsProbeConfig } from './schema.js';
 
 /** One IdP with every default applied: what the probes and the scheduler work from. */
 export interface IdpTarget {
@@ -27,6 +28,16 @@ export interface IdpTarget {
   readonly ca?: string;
   readonly thumbprints: readonly string[];
   readonly sts: readonly StsProbeConfig[];
+  /** Set on IdPs the inventory found (an IAM OIDC provider); configured IdPs have none. */
+  readonly origin?: IdpOrigin;
+}
+
+/** The settings an IdP found by the inventory gets: the configuration's `defaults`. */
+export type TargetDefaults = Pick<IdpTarget, 'schedule' | 'timeoutMs' | 'budgetMs' | 'maxBodyBytes' | 'historySize' | 'allowLinkLocal' | 'allowInsecureHttp'>;
+
+/** `inventory:` with durations in ms, plus the defaults its IdPs are probed with. */
+export interface ResolvedInventory extends InventoryConfig {
+  readonly targetDefaults: TargetDefaults;
 }
 
 /**
@@ -72,6 +83,8 @@ export interface Config {
   readonly control: readonly string[];
   readonly alerts: ParsedConfig['alerts'];
   readonly state: ParsedConfig['state'];
+  /** Absent unless `inventory:` is configured. */
+  readonly inventory?: ResolvedInventory;
 }
 
 /** A configuration that cannot be used; `errors` holds one line per problem. */
@@ -299,6 +312,22 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
     control: config.control,
     alerts: config.alerts,
     state: config.state,
+    ...(config.inventory === undefined
+      ? {}
+      : {
+          inventory: {
+            ...config.inventory,
+            targetDefaults: {
+              schedule: config.defaults.schedule,
+              timeoutMs: config.defaults.timeout,
+              budgetMs: config.defaults.budget,
+              maxBodyBytes: config.defaults.maxBodyBytes,
+              historySize: config.defaults.historySize,
+              allowLinkLocal: config.defaults.allowLinkLocal,
+              allowInsecureHttp: config.defaults.allowInsecureHttp,
+            },
+          },
+        }),
   });
 }
 

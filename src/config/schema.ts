@@ -228,6 +228,61 @@ const serverTls = z
   })
   .meta({ description: 'Serve HTTPS instead of HTTP (changing it needs a restart)' });
 
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'must be a region name like us-east-1' });
+
+/** One account the inventory reads: the daemon's own credentials, or a role to assume there. */
+const inventoryAccount = z
+  .strictObject({
+    roleArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+        message: 'must be an IAM role ARN like arn:aws:iam::444455556666:role/idp-canary-inventory',
+      })
+      .optional()
+      .meta({ description: 'Role to assume (sts:AssumeRole) for this account; omit for the credentials the daemon runs with' }),
+    sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, { message: 'must be 2-64 characters of [\\w+=,.@-]' }).default('idp-canary-inventory'),
+  })
+  .meta({ description: 'An AWS account to inventory' });
+
+/**
+ * The inventory (optional): IAM OIDC providers become IdPs to probe; EKS clusters' issuers
+ * are checked against them. AWS calls use the SDK's default credential chain.
+ */
+const inventory = z
+  .strictObject({
+    iam: z
+      .strictObject({
+        refresh: duration('10m').prefault('10m').refine((ms) => ms >= 60_000, { message: 'must be at least 1m' }),
+        accounts: z
+          .array(inventoryAccount)
+          .min(1)
+          .default([{ sessionName: 'idp-canary-inventory' }])
+          .meta({ description: 'Accounts to list; default the daemon\'s own. An entry without roleArn is the daemon\'s own account' }),
+        nameTag: z
+          .string()
+          .min(1)
+          .max(128)
+          .optional()
+          .meta({ description: 'Provider tag whose value (if it is a valid IdP name) names the IdP instead of its URL' }),
+        staleAfter: duration('1d').prefault('1d').meta({ description: 'A provider whose issuer has failed this long is stale (IAMOIDCProviderStale)' }),
+      })
+      .prefault({}),
+    eks: z
+      .strictObject({
+        regions: z
+          .array(region)
+          .min(1)
+          .refine((list) => new Set(list).size === list.length, { message: 'must not repeat a region' }),
+      })
+      .optional()
+      .meta({ description: 'List EKS clusters in these regions and check that each issuer has an IAM OIDC provider' }),
+  })
+  .refine(
+    (value) => new Set(value.iam.accounts.map((a) => a.roleArn ?? '')).size === value.iam.accounts.length,
+    { message: 'iam.accounts must not repeat a roleArn (or the default account)' },
+  )
+  .meta({ description: 'Find the IdPs STS trusts (IAM OIDC providers) and what IRSA lacks (EKS issuers without one)' });
+
 export const configSchema = z
   .strictObject({
     server: z
@@ -294,6 +349,7 @@ export const configSchema = z
         file: z.string().default(''),
       })
       .prefault({}),
+    inventory: inventory.optional(),
   })
   .superRefine((config, ctx) => {
     // IAM requires https issuers; http only where allowInsecureHttp says so (per IdP or in defaults).
@@ -320,6 +376,7 @@ export type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedIdp = ParsedConfig['idps'][number];
 export type StsProbeConfig = ParsedIdp['sts'][number];
 export type TokenSourceConfig = StsProbeConfig['token'];
+export type InventoryConfig = NonNullable<ParsedConfig['inventory']>;
 
 /** The JSON Schema of the configuration file, for editors and CI linting. */
 export function configJsonSchema(): unknown {

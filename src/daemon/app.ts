@@ -24,6 +24,10 @@ import { EGRESS_REASONS } from '../alerts/egress.js';
 import { createStateFile, maxStateBytes, statePersistence, type StateFs } from './state-file.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput, type StsProbeResult } from '../probes/sts-probe.js';
 import { applyStsResult, newStsStates, stsKey, type StsState } from '../targets/sts-state.js';
+import type { Observation, RuleContext } from '../alerts/rules.js';
+import { mergeTargets } from '../inventory/targets.js';
+import type { IdpOrigin } from '../inventory/types.js';
+import type { InventoryStatus } from '../inventory/inventory.js';
 
 /** Each IdP's share of the status document is bounded: its results' strings and lists. */
 const STATUS_LIMITS = { maxText: MAX_TEXT_CHARS, maxItems: 100 } as const;
@@ -81,9 +85,14 @@ const CONTROL_TIMEOUT_MS = 10_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** Same target, same probing: a reload leaves such an IdP's schedule and state alone. */
+/**
+ * Same target, same probing: a reload leaves such an IdP's schedule and state alone. Where
+ * an inventory IdP came from (its IAM providers, their client IDs) is not probing.
+ */
 function sameTarget(a: IdpTarget, b: IdpTarget): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  const { origin: _a, ...probingA } = a;
+  const { origin: _b, ...probingB } = b;
+  return JSON.stringify(probingA) === JSON.stringify(probingB);
 }
 
 export function createApp(initial: Config, deps: AppDeps) {
@@ -118,6 +127,24 @@ export function createApp(initial: Config, deps: AppDeps) {
   const startedAt = deps.now();
   let config = initial;
   let started = false;
+  /** The configuration as loaded; `config` is it merged with the inventory's IdPs. */
+  let configured = initial;
+  /** IdPs the inventory found (IAM OIDC providers), before merging. */
+  let discovered: readonly IdpTarget[] = [];
+  let inventoryStatus: (() => InventoryStatus) | null = null;
+
+  /** The configured IdPs plus the inventory's that no configured IdP covers (configured settings win). */
+  function withInventory(base: Config): Config {
+    if (discovered.length === 0) return base;
+    return { ...base, idps: mergeTargets(base.idps, discovered).targets };
+  }
+
+  /** Where an IdP came from: its own origin (inventory), or config plus the IAM providers of its issuer. */
+  function originOf(target: IdpTarget): IdpOrigin {
+    if (target.origin !== undefined) return target.origin;
+    const providers = discovered.find((found) => found.issuer === target.issuer)?.origin?.providers ?? [];
+    return { source: 'config', providers };
+  }
 
   /** One line per health change of a target (not one per run), at the level it deserves. */
   function logChange(change: { from: Health; to: Health } | null, fields: Record<string, unknown>, what: string): void {
@@ -252,7 +279,10 @@ export function createApp(initial: Config, deps: AppDeps) {
     const wanted = new Map(next.idps.map((target) => [target.name, target]));
     for (const [name, state] of [...states]) {
       const target = wanted.get(name);
-      if (target && sameTarget(target, state.target)) continue;
+      if (target && sameTarget(target, state.target)) {
+        state.target = target; // the same probing; the origin may have changed
+        continue;
+      }
       const before = newStsStates(state.target);
       unschedule(name);
       if (!target) {
@@ -317,13 +347,14 @@ export function createApp(initial: Config, deps: AppDeps) {
     async reload(): Promise<{ ok: true; idps: number } | { ok: false; errors: readonly string[] }> {
       try {
         const next = await deps.loadConfig();
-        const decision = decideReload(config, next);
+        const decision = decideReload(configured, next);
         if (!decision.apply) {
           metrics.recordReload(false, deps.now());
           logger.error({ errors: [decision.reason] }, 'configuration reload refused; keeping the running configuration');
           return { ok: false, errors: [decision.reason] };
         }
-        await apply(next);
+        await apply(withInventory(next));
+        configured = next;
         metrics.recordReload(true, deps.now());
         if (decision.removed.length > 0) {
           const more = decision.removed.length > 20 ? ` and ${decision.removed.length - 20} more` : '';
@@ -337,6 +368,44 @@ export function createApp(initial: Config, deps: AppDeps) {
         logger.error({ errors }, 'configuration reload failed; keeping the running configuration');
         return { ok: false, errors };
       }
+    },
+    /**
+     * The inventory's entry point: replaces the IdPs it found. They are merged with the
+     * configured ones and applied as a reload applies a configuration: IdPs that stay keep
+     * their schedule and state, new ones start, gone ones stop and lose their series.
+     */
+    async setInventory(targets: readonly IdpTarget[]): Promise<void> {
+      discovered = targets;
+      await apply(withInventory(configured));
+    },
+    /** Feeds the inventory's alert observations to the built-in alerting. */
+    observeInventory(build: (context: RuleContext) => Observation[]): void {
+      alerting.observeInventory(build);
+    },
+    /** Shows the inventory's state in the status API. */
+    setInventoryStatus(view: () => InventoryStatus): void {
+      inventoryStatus = view;
+    },
+    /**
+     * What the inventory's findings need to know of the probes: IdP run outcomes and STS
+     * token audiences, of the IdPs with one of `issuers` (default all).
+     */
+    probeSummaries(issuers?: ReadonlySet<string>) {
+      const wanted = (issuer: string) => issuers === undefined || issuers.has(issuer);
+      return {
+        idps: [...states.values()].filter((state) => wanted(state.target.issuer)).map((state) => ({
+          name: state.target.name,
+          issuer: state.target.issuer,
+          runs: state.history.toArray().map((run) => ({ startedAt: run.startedAt, ok: run.ok })),
+        })),
+        sts: [...stsStates.values()].filter((state) => wanted(state.target.issuer)).map((state) => ({
+          idp: state.target.name,
+          issuer: state.target.issuer,
+          probe: state.probe.name,
+          roleArn: state.probe.roleArn,
+          audiences: state.last === null || !state.last.token.obtained ? null : state.last.token.audiences,
+        })),
+      };
     },
     /** Runs one IdP now (tests, the status page's "run now"); null when unknown. */
     async runNow(name: string): Promise<IdpProbeResult | null> {
@@ -359,8 +428,10 @@ export function createApp(initial: Config, deps: AppDeps) {
         startedAt: new Date(startedAt).toISOString(),
         ready: started,
         alerts: alerting.status(),
+        ...(inventoryStatus === null ? {} : { inventory: inventoryStatus() }),
         idps: [...states.values()].map((state) => ({
           name: state.target.name,
+          origin: originOf(state.target),
           issuer: state.target.issuer,
           discoveryUrl: state.target.discoveryUrl,
           schedule: state.target.schedule,

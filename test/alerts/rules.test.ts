@@ -83,6 +83,10 @@ describe('alert catalog', () => {
         IdPCanaryProbesStale: 'critical',
         IdPCanaryEgressDown: 'critical',
         IdPCanaryTimingUnreliable: 'warning',
+        IAMOIDCProviderMissing: 'critical',
+        IAMOIDCProviderStale: 'warning',
+        IAMOIDCProviderAudienceMismatch: 'critical',
+        IdPCanaryInventoryFailing: 'warning',
       },
     );
   });

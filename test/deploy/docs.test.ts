@@ -34,8 +34,9 @@ describe('docs/deployment.md examples', () => {
 
   test('the trust policy: only sts:AssumeRoleWithWebIdentity, for one audience and one subject', () => {
     const policies = blocks.filter((block) => block.lang === 'json' && block.body.includes('"Statement"')).map((block) => JSON.parse(block.body));
-    assert.equal(policies.length, 1, 'one policy document: the trust policy (no permissions policy)');
-    const [statement, ...more] = policies[0].Statement;
+    const trust = policies.filter((policy) => policy.Statement.some((entry: { Action: unknown }) => entry.Action === 'sts:AssumeRoleWithWebIdentity'));
+    assert.equal(trust.length, 1, 'one web identity trust policy');
+    const [statement, ...more] = trust[0].Statement;
     assert.equal(more.length, 0);
     assert.equal(statement.Effect, 'Allow');
     assert.equal(statement.Action, 'sts:AssumeRoleWithWebIdentity');
@@ -45,7 +46,19 @@ describe('docs/deployment.md examples', () => {
       [`${provider}:aud`]: 'sts.amazonaws.com',
       [`${provider}:sub`]: `system:serviceaccount:monitoring:idp-canary`,
     });
-    assert.doesNotMatch(text, /put-role-policy|attach-role-policy/, 'no permissions are ever attached');
+    // The probe role never gets permissions; only the inventory's own role does.
+    assert.doesNotMatch(text, /(put-role-policy|attach-role-policy)[^\n]*--role-name idp-canary(\s|$)/, 'no permissions are ever attached to the probe role');
+  });
+
+  test('the inventory policies allow only the read calls it makes and AssumeRole', () => {
+    const allowed = new Set(['sts:AssumeRoleWithWebIdentity', 'sts:AssumeRole', 'iam:ListOpenIDConnectProviders', 'iam:GetOpenIDConnectProvider', 'eks:ListClusters', 'eks:DescribeCluster']);
+    const policies = blocks.filter((block) => block.lang === 'json' && block.body.includes('"Statement"')).map((block) => JSON.parse(block.body));
+    const actions = policies.flatMap((policy) => policy.Statement.flatMap((entry: { Action: string | string[]; Effect: string }) => {
+      assert.equal(entry.Effect, 'Allow');
+      return [entry.Action].flat();
+    }));
+    for (const action of actions) assert.ok(allowed.has(action), `unexpected action ${action}`);
+    for (const action of allowed) assert.ok(actions.includes(action), `${action} is documented`);
   });
 
   describe('values snippets', helmOptions(), () => {

@@ -18,6 +18,7 @@ function entry(name: string, last: IdpProbeResult | null, overrides: Partial<Idp
   const { jwksBody: _raw, ...shown } = last ?? idpResult();
   return {
     name,
+    origin: { source: 'config', providers: [] },
     issuer: `https://${name}.example.com`,
     discoveryUrl: `https://${name}.example.com/.well-known/openid-configuration`,
     schedule: '*/30 * * * * *',

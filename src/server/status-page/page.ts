@@ -200,6 +200,53 @@ function renderSts(entries: readonly StsStatus[]): string {
   );
 }
 
+/** Where the IdP came from, when the inventory knows of it (nothing for a plain configured IdP). */
+function renderOrigin(idp: IdpStatus): string {
+  const origin = idp.origin;
+  if (origin.source === 'config' && origin.providers.length === 0) return '';
+  const arns = origin.providers.map((provider) => `<code data-field="provider-arn">${esc(provider.arn)}</code> (client IDs ${esc(provider.clientIds.join(', ') || 'none')})`).join('<br>');
+  const from = origin.source === 'iam' ? 'found in IAM' : 'configured; IAM provider';
+  return `<p class="origin" data-field="origin" data-value="${esc(origin.source)}"><span class="muted">${from}:</span> ${arns || '<span class="muted">none</span>'}</p>`;
+}
+
+const FINDING_TEXT: Record<string, string> = {
+  provider_missing: 'no IAM OIDC provider for this cluster issuer (IRSA cannot work)',
+  provider_stale: 'IAM OIDC provider whose issuer has been failing a long time',
+  audience_mismatch: "STS probe token audience not in the provider's client ID list",
+};
+
+/** The inventory: each source's last refresh and the findings. */
+function renderInventory(inventory: NonNullable<Status['inventory']>): string {
+  const rows = inventory.sources
+    .map(
+      (source) =>
+        `<tr data-source="${esc(source.source)}" class="${source.ok === false ? 'failing' : source.ok ? 'ok' : 'pending'}"><td><code>${esc(source.source)}</code></td>` +
+        `<td>${badge(source.ok === null ? 'pending' : source.ok ? 'ok' : 'failing', 'source-health')}</td><td>${esc(source.found)}</td>` +
+        `<td>${esc(fmtTime(source.lastSuccessAt === null ? null : Date.parse(source.lastSuccessAt)))}</td><td class="detail">${esc(source.error ?? '')}</td></tr>`,
+    )
+    .join('');
+  const findings = inventory.findings
+    .map((finding) => {
+      const where =
+        finding.kind === 'provider_missing'
+          ? `cluster ${finding.cluster} (${finding.region}, account ${finding.accountId ?? finding.account}): ${finding.issuer}`
+          : finding.kind === 'provider_stale'
+            ? `${finding.idp}: ${finding.providers.join(', ')} failing since ${new Date(finding.failingSinceMs).toISOString()}`
+            : `${finding.idp}/${finding.probe}: aud ${finding.audiences.join(', ')} vs ${finding.providerArn} client IDs ${finding.clientIds.join(', ') || 'none'}`;
+      const severity = finding.kind === 'provider_stale' ? 'warn' : 'fail';
+      return `<li class="finding ${severity}" data-finding="${esc(finding.kind)}"><strong>${esc(FINDING_TEXT[finding.kind] ?? finding.kind)}</strong><div class="detail">${esc(where)}</div></li>`;
+    })
+    .join('');
+  return (
+    '<section class="inventory" id="inventory"><h2>Inventory</h2>' +
+    `<p class="muted">Refreshed ${esc(fmtTime(inventory.lastRefreshAt === null ? null : Date.parse(inventory.lastRefreshAt)))}, every ${esc(inventory.refreshSeconds)} s. A failed source keeps its last listing.</p>` +
+    '<div class="scroll"><table class="sources"><thead><tr><th>Source</th><th>Last refresh</th><th>Found</th><th>Last success</th><th>Error</th></tr></thead>' +
+    `<tbody>${rows}</tbody></table></div>` +
+    (findings ? `<h3>Findings</h3><ul class="findings">${findings}</ul>` : '<p class="muted">No findings.</p>') +
+    '</section>'
+  );
+}
+
 function renderIdp(idp: IdpStatus, findings: readonly ReportLine[], alerts: readonly PageAlert[], now: number, warningRatio: number): string {
   const last = idp.last;
   const checks = last === null ? '<p class="muted">No run yet.</p>' : (
@@ -216,6 +263,7 @@ function renderIdp(idp: IdpStatus, findings: readonly ReportLine[], alerts: read
     `<h2><span class="name">${esc(idp.name)}</span> ${badge(idp.health, 'health')} <span class="badge ${verdict}" data-field="verdict" data-value="${verdict}">${verdictText}</span></h2>` +
     `<p class="issuer"><code data-field="issuer">${esc(idp.issuer)}</code><br><span class="muted">last run ${esc(fmtTime(last?.startedAt ?? null))} · next run <span data-field="next-run">${esc(fmtTime(idp.nextRunAt === null ? null : Date.parse(idp.nextRunAt)))}</span> · schedule <code>${esc(idp.schedule)}</code></span></p>` +
     (last?.timing.suspect ? `<p class="muted" data-field="timing-suspect">${esc(suspectSentence(last.timing.totalLoopLagSeconds))}</p>` : '') +
+    renderOrigin(idp) +
     renderAlerts(alerts, 'Firing alerts') +
     renderFindings(findings) +
     `<h3>Fetch chain, recent runs</h3>${renderChainChart(idp.name, idp.history, idp.budgetSeconds, warningRatio)}` +
@@ -245,6 +293,7 @@ tr.sub td{border-bottom:1px solid var(--line);padding-top:0;font-size:.9em}
 .scroll{overflow-x:auto;max-width:100%}
 .summary td:first-child{font-weight:600}
 .summary tr.failing td:nth-child(2){color:var(--fail);font-weight:700}.summary tr.warning td:nth-child(2){color:var(--warn);font-weight:700}.summary tr.ok td:nth-child(2){color:var(--ok)}
+section.inventory{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 14px;margin:14px 0}
 section.idp{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--pending);border-radius:8px;padding:10px 14px;margin:14px 0}
 section.idp.ok{border-left-color:var(--ok)}section.idp.warning{border-left-color:var(--warn)}section.idp.verdict-warn{border-left-color:var(--warn)}section.idp.failing,section.idp.verdict-fail{border-left-color:var(--fail)}
 section.idp h2{margin:.1em 0;font-size:1.2em;display:flex;gap:.5em;align-items:center;flex-wrap:wrap}
@@ -348,6 +397,7 @@ export function* statusPageParts(status: Status, options: StatusPageOptions = {}
 <p data-field="counts"><span class="badge ok">${counts.ok ?? 0} ok</span> <span class="badge warning">${counts.warning ?? 0} warning</span> <span class="badge failing">${counts.failing ?? 0} failing</span> <span class="badge pending">${counts.pending ?? 0} pending</span>${alerts.length ? ` <span class="badge critical">${alerts.length} alerts firing</span>` : ''}</p>
 </header>
 ${renderAlerts(global, 'Firing alerts')}
+${status.inventory === undefined ? '' : renderInventory(status.inventory)}
 ${status.idps.length === 0 ? '<p>No IdP is configured.</p>' : `<div class="scroll"><table class="summary"><thead><tr><th>IdP</th><th>State</th><th>Chain / budget</th><th>Findings</th><th></th></tr></thead><tbody>
 ${summaryRows}
 </tbody></table></div>`}
