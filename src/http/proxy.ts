@@ -12,7 +12,10 @@
  * - NO_PROXY is a comma-separated list: `*` (nothing is proxied), host names (matching the
  *   name and every name under it; a leading `.` or `*.` changes nothing), `host:port` (that
  *   port only), IP literals (`10.0.0.1`, `::1`, `[::1]:8443`) and CIDR ranges (`10.0.0.0/8`),
- *   compared case-insensitively; names are never resolved to match an IP entry.
+ *   compared case-insensitively; names are never resolved to match an IP entry;
+ * - one deliberate difference: loopback (`localhost`, `*.localhost`, 127.0.0.0/8, ::1) is
+ *   never proxied, as in Go's net/http: a proxy cannot reach the canary's own loopback, and
+ *   `npm run demo` (IdPs on 127.0.0.1) must work in a shell that exports HTTPS_PROXY.
  */
 import { BlockList, isIP } from 'node:net';
 
@@ -156,9 +159,21 @@ export function bypassesProxy(entries: readonly NoProxyEntry[], hostname: string
   return entries.some((entry) => matches(entry, host, port));
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether a URL's host is this machine's loopback (never proxied). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = normaliseHost(hostname);
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
+
 /** The proxy a URL goes through, or undefined for a direct connection. */
 export function proxyFor(settings: ProxySettings | undefined, url: URL): ProxyEndpoint | undefined {
-  if (settings?.https === undefined || url.protocol !== 'https:') return undefined;
+  if (settings?.https === undefined || url.protocol !== 'https:' || isLoopbackHost(url.hostname)) return undefined;
   const port = Number(url.port || 443);
   return bypassesProxy(settings.noProxy, url.hostname, port) ? undefined : settings.https;
 }

@@ -115,14 +115,26 @@ describe('the HTTP layer through an HTTPS_PROXY', () => {
     assert.match(untrusted.detail, /not trusted/);
   });
 
-  test('NO_PROXY sends a matching host direct; without it the same host goes through the proxy', async () => {
+  test('NO_PROXY sends a matching host direct (resolved by the canary itself); another port in NO_PROXY does not', async () => {
     const before = proxy.connects.length;
-    const direct = await throughProxy({ HTTPS_PROXY: proxy.url, NO_PROXY: 'example.test,.localhost' })(url('localhost'), { ...OPTIONS, ca: pki.rootPem });
-    assert.ok(direct.ok, direct.ok ? '' : direct.detail);
+    const direct = await throughProxy({ HTTPS_PROXY: proxy.url, NO_PROXY: 'example.test, .PROXY-ONLY.test' })(url(PROXY_ONLY), { ...OPTIONS, ca: pki.rootPem });
+    assert.ok(!direct.ok);
+    assert.equal(direct.reason, 'dns', 'direct: the canary resolved the name itself, and its resolver does not know it');
+    assert.doesNotMatch(direct.detail, /^proxy /, 'a failure of the direct path');
     assert.equal(proxy.connects.length, before, 'the proxy was not asked');
-    const proxied = await throughProxy({ HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost:1' })(url('localhost'), { ...OPTIONS, ca: pki.rootPem });
+    const proxied = await throughProxy({ HTTPS_PROXY: proxy.url, NO_PROXY: `${PROXY_ONLY}:1` })(url(PROXY_ONLY), { ...OPTIONS, ca: pki.rootPem });
     assert.ok(proxied.ok, proxied.ok ? '' : proxied.detail);
-    assert.equal(proxy.connects.length, before + 1, 'another port in NO_PROXY does not exempt this one');
+    assert.equal(proxy.connects.length, before + 1);
+  });
+
+  test('loopback targets go direct even with a proxy set', async () => {
+    const before = proxy.connects.length;
+    const http = throughProxy({ HTTPS_PROXY: proxy.url });
+    for (const host of ['localhost', '127.0.0.1']) {
+      const outcome = await http(url(host), { ...OPTIONS, ca: pki.rootPem });
+      assert.ok(outcome.ok, outcome.ok ? '' : outcome.detail);
+    }
+    assert.equal(proxy.connects.length, before);
   });
 
   test('plain http:// URLs never use HTTPS_PROXY', async () => {

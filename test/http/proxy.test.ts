@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bypassesProxy, parseNoProxy, proxyFor, proxySettingsFromEnv, ProxySettingsError } from '../../src/http/proxy.js';
+import { bypassesProxy, isLoopbackHost, parseNoProxy, proxyFor, proxySettingsFromEnv, ProxySettingsError } from '../../src/http/proxy.js';
 import { connectRequest, MAX_CONNECT_HEAD_BYTES, parseConnectAnswer, TunnelError } from '../../src/http/proxy-tunnel.js';
 
 describe('proxy settings from the environment', () => {
@@ -94,13 +94,25 @@ describe('NO_PROXY', () => {
   });
 
   test('only https:// URLs go through the proxy, and NO_PROXY exempts them', () => {
-    const settings = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'internal.test,localhost:9443' });
+    const settings = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'internal.test,idp.example:9443' });
     assert.equal(proxyFor(settings, new URL('https://idp.example/x'))?.display, 'http://proxy:3128');
     assert.equal(proxyFor(settings, new URL('http://idp.example/x')), undefined);
     assert.equal(proxyFor(settings, new URL('https://a.internal.test/x')), undefined);
-    assert.equal(proxyFor(settings, new URL('https://localhost:9443/x')), undefined);
-    assert.notEqual(proxyFor(settings, new URL('https://localhost/x')), undefined, 'port 443 is not 9443');
+    assert.equal(proxyFor(settings, new URL('https://idp.example:9443/x')), undefined);
+    assert.notEqual(proxyFor(settings, new URL('https://idp.example:443/x')), undefined, 'port 443 is not 9443');
     assert.equal(proxyFor(undefined, new URL('https://idp.example/x')), undefined);
+  });
+
+  test('loopback is never proxied, listed or not (unlike curl, like Go)', () => {
+    const settings = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy:3128' });
+    for (const host of ['localhost', 'LOCALHOST.', 'idp.localhost', '127.0.0.1', '127.9.8.7', '[::1]', '[::ffff:127.0.0.1]']) {
+      assert.equal(isLoopbackHost(host), true, host);
+      assert.equal(proxyFor(settings, new URL(`https://${host}:8443/x`)), undefined, host);
+    }
+    for (const host of ['localhost.example', 'notlocalhost', '128.0.0.1', '[::2]']) {
+      assert.equal(isLoopbackHost(host), false, host);
+      assert.notEqual(proxyFor(settings, new URL(`https://${host}/x`)), undefined, host);
+    }
   });
 });
 
