@@ -67,12 +67,13 @@ const STAGE_TEXT: Record<Stage, string> = {
   response: 'waiting for the response',
 };
 
-const PROXIED_STAGE_TEXT: Record<Stage, string> = {
-  resolve: "resolving the proxy's host name",
-  connect: 'connecting to the proxy or waiting for its answer to CONNECT',
-  tls: 'during the TLS handshake through the proxy',
+/** The stages of a request through the proxy `display` (`http://host:port`, no credentials). */
+const proxiedStageText = (display: string): Record<Stage, string> => ({
+  resolve: `resolving the host name of proxy ${display}`,
+  connect: `connecting to proxy ${display} or waiting for its answer to CONNECT`,
+  tls: `during the TLS handshake through proxy ${display}`,
   response: 'waiting for the response',
-};
+});
 
 const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
@@ -206,7 +207,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
       const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1');
       const port = Number(target.port || (https ? 443 : 80));
       const proxy = proxyFor(deps.proxy, target);
-      if (proxy !== undefined) stageText = PROXIED_STAGE_TEXT;
+      if (proxy !== undefined) stageText = proxiedStageText(proxy.display);
       // Errors of the connection to the proxy name it, so that nobody looks for the fault at the IdP.
       const via = (text: string) => (proxy === undefined ? text : `proxy ${proxy.display}: ${text}`);
 
