@@ -86,7 +86,7 @@ export function openTunnel(socket: net.Socket, authority: string, proxy: ProxyEn
       try {
         answer = parseConnectAnswer(received);
       } catch (error) {
-        finish(error as Error);
+        finish(error instanceof TunnelError ? new TunnelError(error.code, `proxy ${proxy.display}: ${error.message}`) : (error as Error));
         return;
       }
       if (answer === null) return;

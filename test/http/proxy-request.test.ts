@@ -210,6 +210,37 @@ describe('the HTTP layer through an HTTPS_PROXY', () => {
     assert.match(nameless.detail, /^proxy http:\/\/proxy\.invalid:3128: .*ENOTFOUND/);
   });
 
+  test('a proxy that answers CONNECT with something else is a network failure: stray bytes, not HTTP, an endless head', async () => {
+    const answers: Array<[string, (socket: Socket) => void, RegExp]> = [
+      ['stray bytes', (socket) => socket.write('HTTP/1.1 200 OK\r\n\r\nnot TLS'), /sent data after its 200 to CONNECT, before the TLS handshake/],
+      ['not HTTP', (socket) => socket.write('SSH-2.0-OpenSSH_9.6\r\n\r\n'), /^proxy http:\/\/127\.0\.0\.1:\d+: the proxy did not answer CONNECT with an HTTP\/1\.x status line$/],
+      ['endless head', (socket) => {
+        const drip = setInterval(() => socket.write(`X-Pad: ${'a'.repeat(1000)}\r\n`), 1);
+        socket.on('close', () => clearInterval(drip));
+        socket.write('HTTP/1.1 200 OK\r\n');
+      }, /^proxy http:\/\/127\.0\.0\.1:\d+: the proxy's answer to CONNECT exceeds 16384 bytes$/],
+      ['closed', (socket) => socket.end(), /closed the connection before answering CONNECT/],
+    ];
+    for (const [what, answer, detail] of answers) {
+      const fake = createNetServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => undefined);
+        socket.once('data', () => answer(socket));
+      });
+      await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+      try {
+        const outcome = await throughProxy({ HTTPS_PROXY: `http://127.0.0.1:${(fake.address() as AddressInfo).port}` })(url(PROXY_ONLY), { ...OPTIONS, ca: pki.rootPem });
+        assert.ok(!outcome.ok, what);
+        assert.equal(outcome.reason, 'network', what);
+        assert.match(outcome.detail, detail, what);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => fake.close(resolve));
+      }
+    }
+  });
+
   test('a blocked literal address is refused before the proxy is asked', async () => {
     const before = proxy.connects.length;
     const http = throughProxy({ HTTPS_PROXY: proxy.url });
