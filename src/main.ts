@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
+import { proxySettingsFromEnv, ProxySettingsError } from './http/proxy.js';
 import { parseShard, selectShard } from './schedule/shard.js';
 import { CHECK_SYNOPSIS, checkCommand } from './cli/check.js';
 import { invocationPrefix } from './cli/invocation.js';
@@ -27,7 +28,8 @@ Usage:
 idp-canary check --help and idp-canary lab --help describe those two commands.
 --shard I/N: probe only the IdPs whose stable hash lands on replica I of N (0-based).
 
-Environment: IDP_CANARY_CONFIG, IDP_CANARY_LISTEN, IDP_CANARY_SHARD, LOG_LEVEL.
+Environment: IDP_CANARY_CONFIG, IDP_CANARY_LISTEN, IDP_CANARY_SHARD, LOG_LEVEL;
+https_proxy / HTTPS_PROXY and no_proxy / NO_PROXY (lower case wins, as in curl).
 Default configuration: config/default.yaml of the package (${DEFAULT_CONFIG_FILE}).
 `;
 
@@ -128,6 +130,17 @@ async function main(argv: string[]): Promise<void> {
   const shard = parseShard(shardText);
   if (!shard) usageError(`--shard must be I/N with 0 <= I < N, got "${shardText}"`);
 
+  let proxy;
+  try {
+    proxy = proxySettingsFromEnv(process.env);
+  } catch (error) {
+    if (error instanceof ProxySettingsError) {
+      process.stderr.write(`idp-canary: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
   let config;
   try {
     config = selectShard(await loadConfig(configPath, listen === undefined ? {} : { listen }), shard);
@@ -139,7 +152,7 @@ async function main(argv: string[]): Promise<void> {
     throw error;
   }
 
-  const daemon = await startDaemon(config, { configPath, logger, shard, env: process.env, ...(listen === undefined ? {} : { listen }) });
+  const daemon = await startDaemon(config, { configPath, logger, shard, env: process.env, proxy, ...(listen === undefined ? {} : { listen }) });
   logger.info(
     { listen: daemon.server.addresses().map((a) => (typeof a === 'string' ? a : `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`)), config: configPath, shard: `${shard.index}/${shard.count}`, version: VERSION },
     'idp-canary started',

@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig, type IdpTarget } from '../config/load.js';
 import { createHttp } from '../http/timed-request.js';
+import { proxySettingsFromEnv, ProxySettingsError, type ProxySettings } from '../http/proxy.js';
 import type { HttpFetch } from '../http/types.js';
 import { probeIdp } from '../probes/idp-probe.js';
 import { probeSts, type StsProbeDeps, type StsProbeResult } from '../probes/sts-probe.js';
@@ -42,6 +43,8 @@ export const CHECK_USAGE = `${CHECK_SYNOPSIS}
   --from-iam checks every IAM OIDC provider of the account (AWS credentials from the
   SDK's default chain; --inventory-role ARN adds another account), each with its own
   thumbprints; exit 1 when one fails or IAM cannot be listed.
+  https:// requests go through https_proxy / HTTPS_PROXY unless no_proxy / NO_PROXY
+  exempts the host, as in the daemon (docs/configuration.md).
 `;
 
 /** Where the command writes, and what it knows of its environment (main.ts passes process's). */
@@ -70,6 +73,8 @@ export interface CheckOptions {
   json: boolean;
   caFile: string | undefined;
   tokenFile: string | undefined;
+  /** HTTPS_PROXY / NO_PROXY from the command's environment; none when unset. */
+  proxy?: ProxySettings;
 }
 
 /** A usage error: the message names the flag. */
@@ -185,7 +190,7 @@ export async function parseCheckArgs(argv: readonly string[], deps: Pick<CheckDe
 
 /** Runs the probes of one `check` pass; returns the IdP and STS results. */
 export async function runChecks(options: CheckOptions, deps: CheckDeps = {}) {
-  const http = deps.http ?? createHttp({ userAgent: `idp-canary/${VERSION} (check)` });
+  const http = deps.http ?? createHttp({ userAgent: `idp-canary/${VERSION} (check)`, ...(options.proxy === undefined ? {} : { proxy: options.proxy }) });
   const now = deps.now ?? Date.now;
   const { target } = options;
   const idp = await probeIdp({ target, previousKeyIds: null }, { http, now });
@@ -224,7 +229,12 @@ export async function checkCommand(argv: readonly string[], io: CheckIo, deps: C
   let options: CheckOptions;
   try {
     options = await parseCheckArgs(argv, deps.readFile === undefined ? {} : { readFile: deps.readFile });
+    options.proxy = proxySettingsFromEnv(io.env);
   } catch (error) {
+    if (error instanceof ProxySettingsError) {
+      io.stderr(`idp-canary check: ${error.message}\n`);
+      return 2;
+    }
     if (error instanceof UsageError) {
       io.stderr(`idp-canary check: ${error.message.split('\n').join('\nidp-canary check: ')}\n\nUsage:\n  ${CHECK_USAGE}`);
       return 2;

@@ -9,6 +9,7 @@ import { loadConfig, type Config, type IdpTarget, type ServerConfig } from '../c
 import { selectShard, shardOf, type Shard } from '../schedule/shard.js';
 import { keepOnShard } from '../inventory/targets.js';
 import { createHttp } from '../http/timed-request.js';
+import { describeProxy, type ProxySettings } from '../http/proxy.js';
 import { startProbeThread, type ProbeThreadOptions } from '../probes/probe-thread.js';
 import { createServer } from '../server/server.js';
 import { VERSION } from '../version.js';
@@ -23,6 +24,12 @@ export interface RunOptions {
   shard?: Shard;
   /** The environment, for STS token sources of kind `env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * HTTPS_PROXY / NO_PROXY, read from the environment once by main.ts
+   * (http/proxy.ts): every https:// request of the daemon (IdP and STS probes, token
+   * endpoints, an https:// Alertmanager) goes through it unless NO_PROXY exempts the host.
+   */
+  proxy?: ProxySettings;
   logger: Logger;
 }
 
@@ -82,7 +89,8 @@ export async function createDaemon(config: Config, options: RunOptions, hooks: D
   let inventory: Awaited<ReturnType<typeof import('../inventory/daemon.js').startInventory>> | null = null;
   // IdP probes run on a thread of their own, with their own event-loop lag monitor, so
   // that this thread's work cannot inflate their readings.
-  const probes = startProbeThread({ userAgent, ...(hooks.onTrace === undefined ? {} : { onTrace: hooks.onTrace }) });
+  const proxy = options.proxy === undefined ? {} : { proxy: options.proxy };
+  const probes = startProbeThread({ userAgent, ...proxy, ...(hooks.onTrace === undefined ? {} : { onTrace: hooks.onTrace }) });
   const app = createApp(config, {
     probeIdp: (input, signal) => probes.probeIdp(input, signal),
     ...(options.env === undefined ? {} : { env: options.env }),
@@ -90,7 +98,7 @@ export async function createDaemon(config: Config, options: RunOptions, hooks: D
     firstRoundMs: hooks.firstRoundMs ?? FIRST_ROUND_MS,
     registry,
     logger: options.logger,
-    http: createHttp({ userAgent }),
+    http: createHttp({ userAgent, ...proxy }),
     now: Date.now,
     loadConfig:
       hooks.loadConfig ??
@@ -146,6 +154,8 @@ export async function startDaemon(config: Config, options: RunOptions, hooks: Da
   const daemon = await createDaemon(config, options, hooks);
   await daemon.server.listen({ host: config.server.host, port: config.server.port });
   options.logger.info(describeAccess(config.server), 'endpoint access');
+  const egress = options.proxy === undefined ? undefined : describeProxy(options.proxy);
+  if (egress !== undefined) options.logger.info(egress, 'https:// requests go through a proxy (CONNECT tunnel, TLS end to end)');
   await daemon.app.restoreState();
   daemon.app.start();
   // The first inventory runs in the background: a slow or failing AWS never delays readiness.

@@ -17,6 +17,11 @@ export function classifyTransportError(code: string | undefined, stage: Stage, t
     return 'timeout';
   }
   if (code !== undefined && DNS_CODES.has(code)) return 'dns';
+  // The proxy's answer to CONNECT (proxy-tunnel.ts): a refusal (403, 407, 502...) is a
+  // connection that was not allowed, a 504 one that was not answered in time.
+  if (code === 'PROXY_REFUSED') return 'connect_refused';
+  if (code === 'PROXY_GATEWAY_TIMEOUT') return 'connect_timeout';
+  if (code === 'PROXY_PROTOCOL') return 'network';
   if (code === 'ECONNREFUSED') return 'connect_refused';
   if (code === 'ETIMEDOUT' && stage === 'connect') return 'connect_timeout';
   if (code === 'ETIMEDOUT') return 'timeout';

@@ -8,6 +8,13 @@
  * enforces a hard deadline and a body size cap, and keeps the TLS chain the server
  * served. It never throws for a failing target: every failure comes back as a
  * classified FetchFailure.
+ *
+ * Through a proxy (HTTPS_PROXY, proxy.ts) an https:// request opens its TCP connection to
+ * the proxy, asks it for a CONNECT tunnel (proxy-tunnel.ts) and runs TLS end to end to the
+ * IdP over it, verified exactly as without a proxy. The phases then read: `resolve` the
+ * proxy's host name, `connect` the TCP connection to the proxy plus the CONNECT round trip
+ * (which includes the proxy's own resolution of and connection to the IdP), `tls` the
+ * handshake with the IdP through the tunnel; `processing` and `transfer` as always.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import net from 'node:net';
@@ -15,6 +22,8 @@ import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { forbiddenAddress } from './address-policy.js';
+import { proxyFor, type ProxySettings } from './proxy.js';
+import { openTunnel, TunnelError } from './proxy-tunnel.js';
 import { classifyTransportError, type Stage } from './classify.js';
 import { createChainCache } from './tls-chain.js';
 import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings, TlsInfo } from './types.js';
@@ -31,6 +40,11 @@ export interface HttpDeps {
    * same leaf (default 5 minutes; 0 reads every chain afresh).
    */
   chainRefreshMs?: number;
+  /**
+   * The proxy for https:// URLs and its exemptions (proxy.ts), read from the environment
+   * by the composition root; none by default.
+   */
+  proxy?: ProxySettings;
 }
 
 /** OpenSSL's verdicts for a chain that leads to no trusted root (as opposed to expired or malformed). */
@@ -61,6 +75,14 @@ const STAGE_TEXT: Record<Stage, string> = {
   tls: 'during the TLS handshake',
   response: 'waiting for the response',
 };
+
+/** The stages of a request through the proxy `display` (`http://host:port`, no credentials). */
+const proxiedStageText = (display: string): Record<Stage, string> => ({
+  resolve: `resolving the host name of proxy ${display}`,
+  connect: `connecting to proxy ${display} or waiting for its answer to CONNECT`,
+  tls: `during the TLS handshake through proxy ${display}`,
+  response: 'waiting for the response',
+});
 
 const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
@@ -161,12 +183,13 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
     let remoteAddress: string | undefined;
     let status: number | undefined;
     let socket: net.Socket | undefined;
+    let stageText = STAGE_TEXT;
 
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort(new StageError(stage, 'ETIMEDOUT', `no complete response within ${options.timeoutMs} ms (${STAGE_TEXT[stage]})`));
+      controller.abort(new StageError(stage, 'ETIMEDOUT', `no complete response within ${options.timeoutMs} ms (${stageText[stage]})`));
     }, options.timeoutMs);
     const onOuterAbort = () => controller.abort(new StageError(stage, 'ABORTED', 'request cancelled'));
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -192,28 +215,56 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
       const https = target.protocol === 'https:';
       const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1');
       const port = Number(target.port || (https ? 443 : 80));
+      const proxy = proxyFor(deps.proxy, target);
+      if (proxy !== undefined) stageText = proxiedStageText(proxy.display);
+      // Errors of the connection to the proxy name it, so that nobody looks for the fault at the IdP.
+      const via = (text: string) => (proxy === undefined ? text : `proxy ${proxy.display}: ${text}`);
 
-      const address = net.isIP(hostname)
-        ? hostname
+      // Through a proxy the proxy resolves the IdP's name, so the address policy can only
+      // judge a literal address; without one it judges what the name resolves to.
+      if (proxy !== undefined && net.isIP(hostname) !== 0) {
+        const forbidden = options.allowLinkLocal ? null : forbiddenAddress(hostname);
+        if (forbidden !== null) throw new StageError('resolve', 'BLOCKED_ADDRESS', `${hostname} is a ${forbidden}: not contacted, not even through the proxy (allowLinkLocal is off)`);
+      }
+      const dialHost = proxy === undefined ? hostname : proxy.host;
+      const dialPort = proxy === undefined ? port : proxy.port;
+      const address = net.isIP(dialHost)
+        ? dialHost
         : await Promise.race([
-            lookup(hostname).then((r) => r.address),
+            lookup(dialHost).then((r) => r.address),
             aborted,
           ]).catch((error: unknown) => {
-            throw error instanceof StageError ? error : new StageError('resolve', errorCode(error), errorText(error));
+            throw error instanceof StageError ? error : new StageError('resolve', errorCode(error), via(errorText(error)));
           });
       // An IP literal needs no resolution: its resolve phase is zero.
-      marks.resolved = net.isIP(hostname) ? start : read();
+      marks.resolved = net.isIP(dialHost) ? start : read();
       remoteAddress = address;
-      const forbidden = options.allowLinkLocal ? null : forbiddenAddress(address);
-      if (forbidden !== null) throw new StageError('resolve', 'BLOCKED_ADDRESS', `${hostname} resolves to ${address}, a ${forbidden}: not contacted (allowLinkLocal is off)`);
+      if (proxy === undefined) {
+        const forbidden = options.allowLinkLocal ? null : forbiddenAddress(address);
+        if (forbidden !== null) throw new StageError('resolve', 'BLOCKED_ADDRESS', `${hostname} resolves to ${address}, a ${forbidden}: not contacted (allowLinkLocal is off)`);
+      }
       stage = 'connect';
 
       const connected = new Promise<net.Socket>((resolve, reject) => {
-        const raw = net.connect({ host: address, port, noDelay: true });
+        const raw = net.connect({ host: address, port: dialPort, noDelay: true });
         socket = raw;
-        raw.once('error', (error) => reject(new StageError(stage, errorCode(error), errorText(error))));
+        raw.once('error', (error) => reject(new StageError(stage, errorCode(error), stage === 'connect' ? via(errorText(error)) : errorText(error))));
         raw.once('connect', () => {
-          marks.connected = read();
+          if (proxy === undefined) {
+            marks.connected = read();
+            startTls(raw);
+            return;
+          }
+          const authority = `${net.isIP(hostname) === 6 ? `[${hostname}]` : hostname}:${port}`;
+          openTunnel(raw, authority, proxy, userAgent).then(
+            () => {
+              marks.connected = read();
+              startTls(raw);
+            },
+            (error: unknown) => reject(new StageError('connect', errorCode(error), error instanceof TunnelError ? error.message : via(errorText(error)))),
+          );
+        });
+        const startTls = (raw: net.Socket) => {
           if (!https) {
             stage = 'response';
             marks.secured = marks.connected;
@@ -242,7 +293,8 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
           secure.once('error', (error) => reject(new StageError('tls', errorCode(error), errorText(error))));
           secure.once('secureConnect', () => {
             marks.secured = read();
-            const peer = chains.describe(secure, `${address}:${port}`);
+            // Keyed by the IdP, not the proxy every IdP shares.
+            const peer = chains.describe(secure, proxy === undefined ? `${address}:${port}` : `${hostname}:${port}`);
             tlsInfo = peer?.info;
             if (!secure.authorized) {
               // Rejected: the chain as served is described above, for the report.
@@ -262,7 +314,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
             stage = 'response';
             resolve(secure);
           });
-        });
+        };
       });
       const ready = await Promise.race([connected, aborted]);
 

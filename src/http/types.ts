@@ -57,7 +57,7 @@ export interface FetchSuccess {
    */
   readings?: number[];
   tls?: TlsInfo;
-  /** The remote address actually connected to. */
+  /** The remote address actually connected to (through a proxy, the proxy's). */
   remoteAddress?: string;
 }
 

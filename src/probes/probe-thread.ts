@@ -15,6 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ProxySettings } from '../http/proxy.js';
 import type { PhaseTimings } from '../http/types.js';
 import type { IdpProbeInput } from './idp-probe.js';
 import type { IdpProbeResult } from './types.js';
@@ -35,6 +36,8 @@ export interface ProbeWorkerData {
   userAgent: string;
   /** Send each probe's requests back with its result. */
   trace: boolean;
+  /** HTTPS_PROXY / NO_PROXY as the composition root read them (plain data). */
+  proxy?: ProxySettings;
 }
 
 export type ProbeRequest = { type: 'probe'; id: number; input: IdpProbeInput } | { type: 'cancel'; id: number };
@@ -47,6 +50,8 @@ export interface ProbeThreadOptions {
   userAgent: string;
   /** Receives the requests of every probe (for the benchmark); tracing is off without it. */
   onTrace?: (requests: TracedRequest[]) => void;
+  /** The proxy the probes' https:// requests go through (HTTPS_PROXY, NO_PROXY); none by default. */
+  proxy?: ProxySettings;
 }
 
 export interface ProbeThread {
@@ -88,7 +93,11 @@ export function startProbeThread(options: ProbeThreadOptions): ProbeThread {
   }
 
   function spawn(): Worker {
-    const data: ProbeWorkerData = { userAgent: options.userAgent, trace: options.onTrace !== undefined };
+    const data: ProbeWorkerData = {
+      userAgent: options.userAgent,
+      trace: options.onTrace !== undefined,
+      ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+    };
     const thread = newWorker(data);
     thread.on('message', (reply: ProbeReply) => {
       const entry = pending.get(reply.id);

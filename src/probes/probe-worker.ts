@@ -17,7 +17,7 @@ const port = parentPort;
 if (!port) throw new Error('probe-worker.ts runs as a worker thread (started by probe-thread.ts)');
 
 const settings = workerData as ProbeWorkerData;
-const http = createHttp({ userAgent: settings.userAgent });
+const http = createHttp({ userAgent: settings.userAgent, ...(settings.proxy === undefined ? {} : { proxy: settings.proxy }) });
 const loop = createLoopLagMonitor();
 const running = new Map<number, AbortController>();
 

@@ -34,13 +34,16 @@ export type RemedyKey = FailureReason | TokenCheckReason | TokenSourceReason | S
 const FIREWALL =
   'Make sure the domain is on no deny list and is on the allow list of any firewall in front of the IdP; try from another network (a phone) to tell a firewall from an outage.';
 
+/** Transport failures of the way out, not of the IdP, when the detail starts with "proxy …". */
+const PROXY =
+  'When the detail names a proxy (HTTPS_PROXY), the fault is between the canary and that proxy: check its address, the credentials in the proxy URL and its allow list (see Egress through a proxy in docs/configuration.md).';
+
 /** The remedy texts, by key. */
 export const REMEDIES: Readonly<Record<RemedyKey, string>> = {
   // --- IdP transport -----------------------------------------------------------------
-  dns:
-    'The host name does not resolve: STS must resolve it from the public internet. Publish the record in public DNS (not only in a private zone or a VPN resolver).',
-  connect_refused: `Nothing accepts connections at that address and port: the discovery URL and jwks_uri must be reachable from the public internet. ${FIREWALL}`,
-  connect_timeout: `The connection was never answered, which is what a dropping firewall looks like. ${FIREWALL}`,
+  dns: `The host name does not resolve: STS must resolve it from the public internet. Publish the record in public DNS (not only in a private zone or a VPN resolver). ${PROXY}`,
+  connect_refused: `Nothing accepts connections at that address and port: the discovery URL and jwks_uri must be reachable from the public internet. ${FIREWALL} ${PROXY}`,
+  connect_timeout: `The connection was never answered, which is what a dropping firewall looks like. ${FIREWALL} ${PROXY}`,
   tls: 'The TLS handshake failed (untrusted, expired or wrong-name certificate). Serve a certificate for this host name that chains to a public root CA, with the intermediate included.',
   timeout:
     'The request did not complete within the timeout; STS gives up after about 5 seconds for discovery and JWKS together. Find the slow part in the IdP\'s own logs, and ask the IdP for better geographic availability.',
