@@ -20,7 +20,7 @@ import { EGRESS_REASONS, judgeEgress } from './egress.js';
 import { createTimingWindow } from './timing-window.js';
 import type { FailureReason } from '../probes/reasons.js';
 import { heldBackBy, isGreater, isLesser } from './precedence.js';
-import { INVENTORY_ALERTS } from './inventory-rules.js';
+import { INVENTORY_ALERTS } from './rules.js';
 import {
   ALERT_CATALOG,
   ALERT_NAMES,

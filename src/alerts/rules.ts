@@ -30,6 +30,14 @@ export {
 } from '../targets/memory.js';
 import { thumbprintVerdict } from '../probes/thumbprint-verdict.js';
 
+/** The inventory's alerts: they name issuers and sources, not configured IdPs (src/inventory/rules.ts judges them). */
+export const INVENTORY_ALERTS: ReadonlySet<string> = new Set([
+  'IAMOIDCProviderMissing',
+  'IAMOIDCProviderStale',
+  'IAMOIDCProviderAudienceMismatch',
+  'IdPCanaryInventoryFailing',
+]);
+
 /** Alert severities, as the `severity` label carries them. */
 export type Severity = 'critical' | 'warning' | 'info';
 

@@ -17,7 +17,7 @@ import { accountRefs } from '../inventory/inventory.js';
 import { providersToTargets } from '../inventory/targets.js';
 import { probeIdp } from '../probes/idp-probe.js';
 import { VERSION } from '../version.js';
-import { CHECK_FROM_IAM_SYNOPSIS, type CheckDeps, type CheckIo } from './check.js';
+import { CHECK_FROM_IAM_SYNOPSIS, type CheckDeps, type CheckIo } from './check-io.js';
 
 export interface CheckFromIamDeps extends CheckDeps {
   /** Endpoint and credential overrides for the AWS calls (tests). */

@@ -18,9 +18,10 @@ import { probeSts, type StsProbeDeps, type StsProbeResult } from '../probes/sts-
 import { buildReport } from '../report/report.js';
 import { formatHuman, formatJson, useColor } from '../report/format.js';
 import { VERSION } from '../version.js';
+import { CHECK_FROM_IAM_SYNOPSIS, type CheckDeps, type CheckIo } from './check-io.js';
 
-/** The synopsis of `check --from-iam` (check-from-iam.ts, loaded only when used: it brings the AWS SDK). */
-export const CHECK_FROM_IAM_SYNOPSIS = 'idp-canary check --from-iam [--inventory-role ARN]... [--budget 5s] [--timeout 10s] [--ca-file FILE] [--json]';
+export type { CheckDeps, CheckIo } from './check-io.js';
+export { CHECK_FROM_IAM_SYNOPSIS } from './check-io.js';
 
 /** The synopsis of `check`, for the top-level usage. */
 export const CHECK_SYNOPSIS = `idp-canary check ISSUER [--budget 5s] [--timeout 10s] [--thumbprint SHA1]... [--ca-file FILE]
@@ -46,26 +47,6 @@ export const CHECK_USAGE = `${CHECK_SYNOPSIS}
   https:// requests go through https_proxy / HTTPS_PROXY unless no_proxy / NO_PROXY
   exempts the host, as in the daemon (docs/configuration.md).
 `;
-
-/** Where the command writes, and what it knows of its environment (main.ts passes process's). */
-export interface CheckIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  /** Whether stdout is a terminal (colour). */
-  isTTY: boolean;
-  env: Readonly<Record<string, string | undefined>>;
-}
-
-/** What the command needs from the outside world; tests replace parts. */
-export interface CheckDeps {
-  http?: HttpFetch;
-  /** Wall clock, ms since the epoch. */
-  now?: () => number;
-  readFile?: (path: string) => Promise<string>;
-  /** Waits between STS attempts (tests pass a no-op). */
-  sleep?: StsProbeDeps['sleep'];
-  random?: () => number;
-}
 
 /** The parsed command line. */
 export interface CheckOptions {

@@ -7,8 +7,14 @@ import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import type { IdpOrigin } from '../inventory/types.js';
 import { configSchema, type InventoryConfig, type ParsedConfig, type StsProbeConfig } from './schema.js';
+
+/** Where an IdP the daemon probes came from, for the status API. */
+export interface IdpOrigin {
+  readonly source: 'config' | 'iam';
+  /** The IAM providers (one per account that has it) whose issuer this IdP is. */
+  readonly providers: readonly { readonly arn: string; readonly account: string; readonly clientIds: readonly string[] }[];
+}
 
 /** One IdP with every default applied: what the probes and the scheduler work from. */
 export interface IdpTarget {

@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { IdpTarget, ResolvedInventory } from '../config/load.js';
 import type { Observation, RuleContext } from '../alerts/rules.js';
-import { createInventoryRules, type SourceOutcome } from '../alerts/inventory-rules.js';
+import { createInventoryRules, type SourceOutcome } from './rules.js';
 import { roleAccountId, failingSince, findings as judge, type Finding, type StsAudienceView } from './findings.js';
 import type { InventoryMetrics } from './metrics.js';
 import { diffTargets, idpNameForIssuer, mergeTargets, providersToTargets } from './targets.js';

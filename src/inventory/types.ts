@@ -32,9 +32,4 @@ export interface EksCluster {
   readonly issuer: string | null;
 }
 
-/** Where an IdP the daemon probes came from, for the status API. */
-export interface IdpOrigin {
-  readonly source: 'config' | 'iam';
-  /** The IAM providers (one per account that has it) whose issuer this IdP is. */
-  readonly providers: readonly { readonly arn: string; readonly account: string; readonly clientIds: readonly string[] }[];
-}
+export type { IdpOrigin } from '../config/load.js';

@@ -4,16 +4,8 @@
  * away is observed good until the engine had `successesBeforeResolving` chances to
  * resolve it, then forgotten (bounded memory).
  */
-import type { Finding } from '../inventory/findings.js';
-import { formatAge, observe, type Observation, type RuleContext } from './rules.js';
-
-/** Alert names the inventory owns: the daemon's reload pruning leaves them to it. */
-export const INVENTORY_ALERTS: ReadonlySet<string> = new Set([
-  'IAMOIDCProviderMissing',
-  'IAMOIDCProviderStale',
-  'IAMOIDCProviderAudienceMismatch',
-  'IdPCanaryInventoryFailing',
-]);
+import { formatAge, observe, type Observation, type RuleContext } from '../alerts/rules.js';
+import type { Finding } from './findings.js';
 
 /** A source's refresh outcome as the rules need it. */
 export interface SourceOutcome {
