@@ -340,7 +340,9 @@ function checkEc(entry: Record<string, unknown>, alg: string | null): Shape {
 /**
  * RFC 7638 JWK SHA-256 thumbprint, base64url: the hash of the required members in
  * lexicographic order, as compact JSON. null for an unknown kty or when a required
- * member is not a string.
+ * member is not a string. Not jose's calculateJwkThumbprint: that one is async (WebCrypto's
+ * digest) and throws on a malformed member, where the JWKS parser is synchronous and judges
+ * every entry; test/oidc/jwks.test.ts checks that both give the same thumbprint.
  */
 function jwkThumbprint(entry: Record<string, unknown>, kty: string): string | null {
   const members = Object.hasOwn(THUMBPRINT_MEMBERS, kty) ? THUMBPRINT_MEMBERS[kty] : undefined;
