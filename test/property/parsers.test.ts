@@ -28,7 +28,7 @@ const params = (numRuns = RUNS) => ({ numRuns });
 
 const DISCOVERY_REASONS = ['invalid_json', 'invalid_document', 'issuer_mismatch', 'jwks_uri_invalid'];
 const JWKS_REASONS = ['invalid_json', 'invalid_document', 'no_usable_keys'];
-const STS_CODES: readonly string[] = [...STS_ERROR_CODES, 'other_error', 'invalid_response'];
+const STS_CODES: readonly string[] = [...STS_ERROR_CODES, 'other_error', 'throttled', 'invalid_response'];
 
 function bounded(texts: readonly string[], what: string): void {
   for (const text of texts) assert.ok(text.length < DETAIL_MAX, `${what} is ${text.length} characters: ${text.slice(0, 200)}…`);
