@@ -17,7 +17,7 @@ import { stsKey } from '../targets/sts-state.js';
 import { createAlertmanagerSink, defaultSetTimer, type NotificationResult, type OutgoingAlert, type SetTimer, type SinkOptions } from './alertmanager.js';
 import { createAlertEngine, type AlertInstance, type Transition } from './engine.js';
 import { EGRESS_REASONS, judgeEgress } from './egress.js';
-import { createTimingWindow } from './timing-window.js';
+import { createTimingWindow, TIMING_WARMUP_MS } from './timing-window.js';
 import type { FailureReason } from '../probes/reasons.js';
 import { heldBackBy, isGreater, isLesser } from './precedence.js';
 import { INVENTORY_ALERTS } from './rules.js';
@@ -188,6 +188,7 @@ export function createAlerting(deps: AlertingDeps) {
   const transport = new Map<string, { reason: FailureReason; streak: number } | null>();
   const controls = new Map<string, boolean | null>();
   const timing = createTimingWindow();
+  const createdAt = now();
 
   function syncControls(current: Config): void {
     for (const url of [...controls.keys()]) if (!current.control.includes(url)) controls.delete(url);
@@ -398,7 +399,7 @@ export function createAlerting(deps: AlertingDeps) {
       }
       const observations = evaluateIdpRules({ result, memory: folded.memory, facts, configuredThumbprints: target.thumbprints }, context);
       noteTransport(result);
-      timing.add(context.now, result.timing.suspect);
+      if (context.now - createdAt >= TIMING_WARMUP_MS) timing.add(context.now, result.timing.suspect);
       handle(engine.observe([...observations, ...egressObservations(context), ...evaluateTimingRule(timing.totals(context.now), context)]));
       requestSave(facts.keyChange !== null || facts.thumbprintChanges.length > 0);
     },

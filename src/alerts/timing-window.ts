@@ -6,8 +6,13 @@
  */
 export const TIMING_WINDOW_MS = 10 * 60_000;
 export const TIMING_UNRELIABLE_SHARE = 0.2;
-/** Fewer runs than this in the window say too little to judge. */
-export const TIMING_MIN_RUNS = 10;
+/** Fewer runs than this in the window say too little to judge (one IdP every 30 s: 20). */
+export const TIMING_MIN_RUNS = 20;
+/**
+ * Runs in the first minute after start are not counted: the probe thread is still
+ * loading and compiling its code then, and its first runs are suspect on any host.
+ */
+export const TIMING_WARMUP_MS = 60_000;
 
 const BUCKET_MS = 60_000;
 

@@ -35,14 +35,14 @@ describe('egress verdict', () => {
     assert.equal(judgeEgress({ idps: idps([null, null]), controls: [{ url: 'https://up.example', reachable: false }] }).down, false, 'a bad control URL alone is no egress problem');
   });
 
-  test('timing window: over 20 % of at least 10 runs in 10 minutes; old runs leave the window', () => {
+  test('timing window: over 20 % of at least 20 runs in 10 minutes; old runs leave the window', () => {
     const window = createTimingWindow();
-    for (let i = 0; i < 9; i += 1) window.add(i * 1000, i < 5);
-    assert.equal(timingUnreliable(window.totals(9000)), null, 'too few runs');
-    window.add(9500, false);
-    assert.equal(timingUnreliable(window.totals(10_000)), true, '5 of 10');
+    for (let i = 0; i < 19; i += 1) window.add(i * 1000, i < 10);
+    assert.equal(timingUnreliable(window.totals(19_000)), null, 'too few runs');
+    window.add(19_500, false);
+    assert.equal(timingUnreliable(window.totals(20_000)), true, '10 of 20');
     for (let i = 0; i < 40; i += 1) window.add(60_000 + i, false);
-    assert.equal(timingUnreliable(window.totals(61_000)), false, '5 of 50');
+    assert.equal(timingUnreliable(window.totals(61_000)), false, '10 of 60');
     assert.deepEqual(window.totals(10 * 60_000 + 30_000), { runs: 40, suspect: 0 }, 'the first minute left the window');
   });
 });
