@@ -21,12 +21,10 @@
  * the documentation does not quote are plausible, not verbatim.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer as createHttpServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pki } from './pki.js';
 import { verifySigV4, type SigV4Credentials, type SigV4Failure } from './sigv4-verify.js';
+import { listenLoopback } from './loopback-server.js';
 
 /** An IAM OIDC identity provider. */
 export interface AwsDoubleProvider {
@@ -433,26 +431,9 @@ export async function startAwsDouble(options: AwsDoubleOptions): Promise<AwsDoub
       res.end();
     });
   };
-  const server: Server = options.pki
-    ? createHttpsServer({ cert: options.pki.chainPem, key: options.pki.leafKeyPem }, listener)
-    : createHttpServer(listener);
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closed: Promise<void> | undefined;
+  const listening = await listenLoopback(listener, options);
   return {
-    url: `${options.pki ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: listening.url,
     setProviders(accountId, providers) {
       account(accountId).providers = [...providers];
     },
@@ -468,12 +449,6 @@ export async function startAwsDouble(options: AwsDoubleOptions): Promise<AwsDoub
       faults.clear();
     },
     requests: () => log.map((entry) => ({ ...entry })),
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closed;
-    },
+    close: () => listening.close(),
   };
 }

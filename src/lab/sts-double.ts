@@ -18,10 +18,7 @@
  * The credentials it returns are random and fake, but well-formed (ASIA… access key ids).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createServer as createHttpServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { JSONWebKeySet, JWTPayload } from 'jose';
@@ -34,6 +31,7 @@ import { verifySignature } from '../oidc/token.js';
 import { STS_API_VERSION } from '../sts/assume-role.js';
 import { VERIFICATION_KEY_MESSAGE } from '../sts/errors.js';
 import type { Pki } from './pki.js';
+import { listenLoopback } from './loopback-server.js';
 
 /** An IAM OIDC identity provider as the double knows it. */
 export interface StsDoubleProvider {
@@ -725,24 +723,7 @@ export function createStsDoubleHandler(options: StsDoubleOptions): StsDoubleHand
 export async function startStsDouble(options: StartStsDoubleOptions): Promise<StsDouble> {
   const handler = createStsDoubleHandler(options);
   const listener = (req: IncomingMessage, res: ServerResponse) => handler.handle(req, res);
-  const server: Server = options.pki
-    ? createHttpsServer({ cert: options.pki.chainPem, key: options.pki.leafKeyPem }, listener)
-    : createHttpServer(listener);
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `${options.pki ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { url, port, close } = await listenLoopback(listener, options);
   let closed: Promise<void> | undefined;
   return {
     url,
@@ -755,11 +736,10 @@ export async function startStsDouble(options: StartStsDoubleOptions): Promise<St
       return handler.requests;
     },
     close() {
-      closed ??= new Promise<void>((resolve) => {
+      closed ??= (async () => {
         handler.close();
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+        await close();
+      })();
       return closed;
     },
   };
