@@ -144,10 +144,6 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   await delay(ms, undefined, signal === undefined ? undefined : { signal }).catch(() => undefined);
 }
 
-function clip(text: string, max = MAX_MESSAGE_CHARS): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
 function sourceKind(probe: StsProbeConfig): TokenSourceKind {
   if (probe.token.file !== undefined) return 'file';
   if (probe.token.env !== undefined) return 'env';

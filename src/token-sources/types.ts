@@ -33,16 +33,3 @@ export function describeFileError(error: unknown): string {
       return typeof code === 'string' ? `cannot be read (${code})` : 'cannot be read';
   }
 }
-
-/**
- * Replaces every occurrence of each secret in `text` by `[redacted]`. A last line of
- * defence for details that quote a server's words; secrets shorter than 4 characters are
- * not searched for (they would match by accident).
- */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out;
-}

@@ -70,10 +70,3 @@ describe('obtainToken', () => {
     assert.equal(!cc.ok && cc.reason, 'token_endpoint');
   });
 });
-
-describe('redact', () => {
-  test('removes every occurrence of each secret of 4+ characters', () => {
-    assert.equal(redact('a s3cret b s3cret', ['s3cret']), 'a [redacted] b [redacted]');
-    assert.equal(redact('abc', ['ab']), 'abc');
-  });
-});

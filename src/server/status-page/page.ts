@@ -14,7 +14,6 @@ import { createHash } from 'node:crypto';
 import type { App } from '../../daemon/app.js';
 import type { ReportLine } from '../../report/report.js';
 import type { CheckResult } from '../../probes/types.js';
-import type { StsProbeResult } from '../../probes/sts-probe.js';
 import { firingAlerts, type PageAlert } from './alerts.js';
 import { renderChainChart } from './chart.js';
 import { esc, fmtSeconds, fmtTime, num, safeHref } from './html.js';
