@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { tokenFromEnv } from '../../src/token-sources/env.js';
 import { tokenFromFile } from '../../src/token-sources/file.js';
 import { obtainToken } from '../../src/token-sources/index.js';
-import { redact } from '../../src/token-sources/types.js';
 import type { HttpFetch } from '../../src/http/types.js';
 
 const readUtf8 = (path: string) => readFile(path, 'utf8');
