@@ -6,16 +6,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { checkCommand } from '../../src/cli/check.js';
 import type { Report } from '../../src/report/report.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
 import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
-import { runProcess } from '../../scripts/lib/process.js';
+import { runCli } from '../fixtures/cli.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 import { startConnectProxy, type ConnectProxy } from '../fixtures/connect-proxy.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Resolvable by the test proxy only. */
 const NAME = 'idp.proxy-only.test';
 
@@ -76,12 +74,7 @@ describe('idp-canary check through HTTPS_PROXY', () => {
     assert.match(inProcess.stderr, /^idp-canary check: HTTPS_PROXY: only http:\/\/ proxies are supported/);
     assert.doesNotMatch(inProcess.stderr, /hunter2/);
 
-    const cli = (args: string[], env: NodeJS.ProcessEnv) =>
-      runProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
-        timeoutMs: 60_000,
-      });
+    const cli = (args: string[], env: NodeJS.ProcessEnv) => runCli(args, { env });
     const [checkBad, runBad, checkGood] = await Promise.all([
       cli(['check', issuer()], { https_proxy: 'socks5://user:hunter2@proxy:1080' }),
       cli(['run', '--config', `${dir.path}/absent.yaml`], { HTTPS_PROXY: 'http://user:hunter2@proxy:3128/path' }),

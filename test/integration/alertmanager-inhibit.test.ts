@@ -10,15 +10,15 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { binaryOptions, findBinary, missingBinaryMessage } from '../fixtures/binaries.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
 import { runProcess, spawnProcess, type Spawned } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
+import { ROOT } from '../fixtures/paths.js';
 
-const SHIPPED = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config', 'alertmanager', 'alertmanager.yml');
+const SHIPPED = join(ROOT, 'config', 'alertmanager', 'alertmanager.yml');
 
 interface WebhookAlert {
   status: 'firing' | 'resolved';
