@@ -8,7 +8,7 @@ import { cronPeriodMs } from '../../src/schedule/period.js';
 import { createStateFile, statePersistence } from '../../src/daemon/state-file.js';
 import type { NotificationResult } from '../../src/alerts/alertmanager.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
-import { memoryLog } from '../fixtures/app.js';
+import { memoryLog } from '../fixtures/log.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 import { T0, check, idpResult, manualClock, scriptedHttp, slowRun, stsResult } from './helpers.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createAlertEngine, type Transition } from '../../src/alerts/engine.js';
 import { fingerprint } from '../../src/alerts/fingerprint.js';
 import type { Observation } from '../../src/alerts/rules.js';
-import { memoryLog } from '../fixtures/app.js';
+import { memoryLog } from '../fixtures/log.js';
 import { THRESHOLDS, T0, manualClock } from './helpers.js';
 
 function observation(bad: boolean, extra: Partial<Observation> = {}, idp = 'acme'): Observation {

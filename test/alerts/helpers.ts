@@ -1,9 +1,7 @@
 /**
  * Literal inputs for the alerting tests: probe results built field by field, a manual
- * clock with timers, a silent logger, and a scripted HTTP layer.
+ * clock with timers, and a scripted HTTP layer.
  */
-import pino from 'pino';
-import type { Logger } from 'pino';
 import type { SetTimer } from '../../src/alerts/alertmanager.js';
 import type { RuleContext, StsResultLike, Thresholds } from '../../src/alerts/rules.js';
 import { DEFAULT_LATENCY_REGRESSION } from '../../src/alerts/rules.js';
@@ -104,11 +102,6 @@ export function stsResult(extra: Partial<StsResultLike> = {}): StsResultLike {
     token: { kid: 'k1', kidInJwks: true, detail: '' },
     ...extra,
   };
-}
-
-/** A logger that discards everything. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
 }
 
 /** A wall clock and timers moved by hand. */

@@ -11,8 +11,8 @@ import { parseConfig } from '../../src/config/load.js';
 import { proxySettingsFromEnv } from '../../src/http/proxy.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
 import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
-import { createLogger } from '../../src/logger.js';
 import { configYaml } from '../fixtures/daemon.js';
+import { memoryLog } from '../fixtures/log.js';
 import { http } from '../fixtures/net.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 import { startConnectProxy, type ConnectProxy } from '../fixtures/connect-proxy.js';
@@ -43,17 +43,17 @@ describe('idp-canary run with HTTPS_PROXY', () => {
   });
 
   async function daemonWith(env: Record<string, string>) {
-    const lines: string[] = [];
+    const log = memoryLog();
     const configText = configYaml([{ name: 'behind-proxy', issuer: issuer(), caFile }]);
     const configPath = await dir.write('config.yaml', configText);
     const daemon = await startDaemon(await parseConfig(configText, configPath), {
       configPath,
-      logger: createLogger('debug', { write: (line: string) => void lines.push(line) }),
+      logger: log.logger,
       proxy: proxySettingsFromEnv(env),
     });
     const address = daemon.server.addresses().find((entry) => typeof entry !== 'string' && entry.family === 'IPv4');
     assert.ok(address && typeof address !== 'string');
-    return { daemon, lines, baseUrl: `http://127.0.0.1:${address.port}` };
+    return { daemon, lines: log.text, baseUrl: `http://127.0.0.1:${address.port}` };
   }
 
   test('the IdP probe runs through the proxy: discovery and JWKS succeed, TLS verified, phases kept', async () => {

@@ -16,7 +16,7 @@ import { parseConfig, type Config } from '../../src/config/load.js';
 import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
 import { probeIdp } from '../../src/probes/idp-probe.js';
-import { memoryLog } from '../fixtures/app.js';
+import { memoryLog } from '../fixtures/log.js';
 import { binaryOptions, findBinary, missingBinaryMessage } from '../fixtures/binaries.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
 import { spawnProcess, type Spawned } from '../../scripts/lib/process.js';
