@@ -12,8 +12,7 @@ import { startStsDouble, type StsDouble } from '../../src/lab/sts-double.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput } from '../../src/probes/sts-probe.js';
 import { VERIFICATION_KEY_MESSAGE } from '../../src/sts/errors.js';
 import { captureSdkRequest } from '../fixtures/sdk-request.js';
-
-const ROLE = 'arn:aws:iam::111122223333:role/idp-canary';
+import { ROLE, stsProbeConfig, stsProbeInput } from '../fixtures/sts-probe.js';
 
 describe('probeSts against the STS double', () => {
   let pki: Pki;
@@ -25,26 +24,8 @@ describe('probeSts against the STS double', () => {
   const http = createHttp();
   let sleeps: number[];
 
-  const config = (over: Partial<StsProbeConfig> = {}): StsProbeConfig => ({
-    name: 'canary',
-    roleArn: ROLE,
-    regions: ['us-east-1'],
-    endpoint: double.url,
-    sessionName: 'idp-canary',
-    durationSeconds: 900,
-    maxAttempts: 3,
-    retry: 'sdk-js-v3',
-    token: { file: tokenPath },
-    ...over,
-  });
-  const input = (over: Partial<StsProbeInput> = {}): StsProbeInput => ({
-    idp: { name: 'fixture', issuer: idp.issuer, timeoutMs: 3000, maxBodyBytes: 1 << 20, ca: pki.rootPem },
-    probe: config(),
-    region: 'us-east-1',
-    jwks,
-    tokenEndpoint: null,
-    ...over,
-  });
+  const config = (over: Partial<StsProbeConfig> = {}): StsProbeConfig => stsProbeConfig(double.url, tokenPath, over);
+  const input = (over: Partial<StsProbeInput> = {}): StsProbeInput => stsProbeInput({ issuer: idp.issuer, ca: pki.rootPem }, config(), jwks, over);
   const deps = (over: Partial<StsProbeDeps> = {}): StsProbeDeps => ({
     http,
     now: Date.now,

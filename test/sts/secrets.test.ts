@@ -20,8 +20,8 @@ import { probeSts, type StsProbeDeps, type StsProbeInput, type StsProbeResult } 
 import { parseStsResponse } from '../../src/sts/assume-role.js';
 import { obtainToken } from '../../src/token-sources/index.js';
 import { startOidcProvider, type RunningOidcProvider } from '../fixtures/oidc-provider.js';
+import { stsProbeConfig, stsProbeInput } from '../fixtures/sts-probe.js';
 
-const ROLE = 'arn:aws:iam::111122223333:role/idp-canary';
 const KNOWN_ACCESS_KEY = 'ASIAKNOWNACCESSKEY01';
 const KNOWN_SECRET_KEY = 'KnownSecretAccessKey/abcdefghijklmnopqrstu';
 const KNOWN_SESSION_TOKEN = 'KnownSessionToken+IQoJb3JpZ2luX2VjEXAMPLE/////////';
@@ -110,26 +110,8 @@ describe('secrets never leave the STS parts', () => {
   const http = recording(createHttp());
   const results: Array<[string, unknown]> = [];
 
-  const config = (over: Partial<StsProbeConfig> = {}): StsProbeConfig => ({
-    name: 'canary',
-    roleArn: ROLE,
-    regions: ['us-east-1'],
-    endpoint: double.url,
-    sessionName: 'idp-canary',
-    durationSeconds: 900,
-    maxAttempts: 2,
-    retry: 'sdk-js-v3',
-    token: { file: tokenPath },
-    ...over,
-  });
-  const input = (over: Partial<StsProbeInput> = {}): StsProbeInput => ({
-    idp: { name: 'fixture', issuer: idp.issuer, timeoutMs: 3000, maxBodyBytes: 1 << 20, ca: pki.rootPem },
-    probe: config(),
-    region: 'us-east-1',
-    jwks,
-    tokenEndpoint: null,
-    ...over,
-  });
+  const config = (over: Partial<StsProbeConfig> = {}): StsProbeConfig => stsProbeConfig(double.url, tokenPath, { maxAttempts: 2, ...over });
+  const input = (over: Partial<StsProbeInput> = {}): StsProbeInput => stsProbeInput({ issuer: idp.issuer, ca: pki.rootPem }, config(), jwks, over);
   const deps = (over: Partial<StsProbeDeps> = {}): StsProbeDeps => ({ http, now: Date.now, env: {}, sleep: async () => undefined, ...over });
 
   async function run(label: string, probeInput: StsProbeInput, probeDeps: StsProbeDeps = deps()): Promise<StsProbeResult> {
