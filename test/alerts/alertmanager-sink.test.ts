@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAlertmanagerSink, type NotificationResult, type OutgoingAlert } from '../../src/alerts/alertmanager.js';
 import type { FetchOutcome, HttpFetch } from '../../src/http/types.js';
-import { T0, flushMicrotasks, manualClock, scriptedHttp, timings } from './helpers.js';
+import { flushMicrotasks, manualClock, scriptedHttp } from './helpers.js';
+import { T0, timings } from '../fixtures/results.js';
 import { memoryLog } from '../fixtures/log.js';
 
 const MINUTE = 60_000;

@@ -4,7 +4,8 @@ import { createAlertEngine, type Transition } from '../../src/alerts/engine.js';
 import { fingerprint } from '../../src/alerts/fingerprint.js';
 import type { Observation } from '../../src/alerts/rules.js';
 import { memoryLog } from '../fixtures/log.js';
-import { THRESHOLDS, T0, manualClock } from './helpers.js';
+import { THRESHOLDS, manualClock } from './helpers.js';
+import { T0 } from '../fixtures/results.js';
 
 function observation(bad: boolean, extra: Partial<Observation> = {}, idp = 'acme'): Observation {
   return {
