@@ -6,8 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StsProbeConfig } from '../../src/config/schema.js';
 import { createHttp } from '../../src/http/timed-request.js';
@@ -21,6 +20,7 @@ import { parseStsResponse } from '../../src/sts/assume-role.js';
 import { obtainToken } from '../../src/token-sources/index.js';
 import { startOidcProvider, type RunningOidcProvider } from '../fixtures/oidc-provider.js';
 import { stsProbeConfig, stsProbeInput } from '../fixtures/sts-probe.js';
+import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
 const KNOWN_ACCESS_KEY = 'ASIAKNOWNACCESSKEY01';
 const KNOWN_SECRET_KEY = 'KnownSecretAccessKey/abcdefghijklmnopqrstu';
@@ -103,7 +103,7 @@ describe('secrets never leave the STS parts', () => {
   let op: RunningOidcProvider;
   let clientSecret: string;
   let double: StsDouble;
-  let dir: string;
+  let dir: TempDir;
   let tokenPath: string;
   let secretPath: string;
   let jwks: Buffer;
@@ -138,9 +138,9 @@ describe('secrets never leave the STS parts', () => {
         { url: op.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem },
       ],
     });
-    dir = await mkdtemp(join(tmpdir(), 'idp-canary-secrets-'));
-    tokenPath = join(dir, 'token');
-    secretPath = join(dir, 'client-secret');
+    dir = await makeTempDir('idp-canary-secrets-');
+    tokenPath = join(dir.path, 'token');
+    secretPath = join(dir.path, 'client-secret');
     await writeFile(secretPath, `${clientSecret}\n`);
     const fetched = await createHttp()(idp.jwksUrl, { timeoutMs: 3000, maxBodyBytes: 1 << 20, ca: pki.rootPem });
     assert.ok(fetched.ok);
@@ -149,7 +149,7 @@ describe('secrets never leave the STS parts', () => {
   after(async () => {
     await double.close();
     await Promise.all([idp.close(), op.close()]);
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
 
   test('every probe path: success, STS errors, retries, token failures, transport failures', async () => {
@@ -177,7 +177,7 @@ describe('secrets never leave the STS parts', () => {
     const port = await refusedPort();
     assert.equal((await run('refused', input({ probe: config({ endpoint: `http://127.0.0.1:${port}` }) }))).code, 'connect_refused');
     assert.equal((await run('tls', input({ probe: config({ endpoint: `https://127.0.0.1:${idp.port}` }) }))).attempts[0]?.code, 'tls');
-    await run('token file missing', input({ probe: config({ token: { file: join(dir, 'absent') } }) }));
+    await run('token file missing', input({ probe: config({ token: { file: join(dir.path, 'absent') } }) }));
     await run('env', input({ probe: config({ token: { env: 'TOKEN' } }) }), deps({ env: { TOKEN: 'env-token-value-not-a-jwt-xyz' } }));
     secrets.add('env-token-value-not-a-jwt-xyz');
   });
@@ -193,7 +193,7 @@ describe('secrets never leave the STS parts', () => {
     assert.equal(success.token.source, 'clientCredentials');
     assert.equal(success.assumedRole?.subject, 'canary');
 
-    const wrongSecretPath = join(dir, 'wrong-secret');
+    const wrongSecretPath = join(dir.path, 'wrong-secret');
     await writeFile(wrongSecretPath, 'Wr0ng-S3cret-also-private');
     secrets.add('Wr0ng-S3cret-also-private');
     assert.equal((await run('wrong secret', opInput({ probe: cc({ clientSecretFile: wrongSecretPath }) }))).token.reason, 'token_endpoint');
