@@ -8,9 +8,10 @@ import { cronPeriodMs } from '../../src/schedule/period.js';
 import { createStateFile, statePersistence } from '../../src/daemon/state-file.js';
 import type { NotificationResult } from '../../src/alerts/alertmanager.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
-import { memoryLog } from '../fixtures/app.js';
+import { memoryLog } from '../fixtures/log.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
-import { T0, check, idpResult, manualClock, scriptedHttp, slowRun, stsResult } from './helpers.js';
+import { check, idpResult, manualClock, scriptedHttp, slowRun, stsResult } from './helpers.js';
+import { T0 } from '../fixtures/results.js';
 
 async function config(options: { state?: string; idps?: string[]; alertmanager?: boolean; thumbprints?: boolean } = {}): Promise<Config> {
   const idps = options.idps ?? ['acme'];

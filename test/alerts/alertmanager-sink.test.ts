@@ -2,7 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAlertmanagerSink, type NotificationResult, type OutgoingAlert } from '../../src/alerts/alertmanager.js';
 import type { FetchOutcome, HttpFetch } from '../../src/http/types.js';
-import { T0, flushMicrotasks, manualClock, scriptedHttp, silentLogger, timings } from './helpers.js';
+import { flushMicrotasks, manualClock, scriptedHttp } from './helpers.js';
+import { T0, timings } from '../fixtures/results.js';
+import { memoryLog } from '../fixtures/log.js';
 
 const MINUTE = 60_000;
 
@@ -26,7 +28,7 @@ function setup(options: { urls?: string[]; status?: number; maxQueue?: number } 
     resendIntervalMs: MINUTE,
     http: server.http,
     now: clock.now,
-    logger: silentLogger(),
+    logger: memoryLog().logger,
     setTimer: clock.setTimer,
     onNotification: (result) => results.push(result),
     initialBackoffMs: 1000,
@@ -106,7 +108,7 @@ describe('Alertmanager sink', () => {
         ? { ok: true, url, response: { status: 200, headers: {}, body: Buffer.alloc(0) }, timings: timings(0), durationSeconds: 0 }
         : { ok: false, url, reason: 'connect_refused', detail: 'refused', timings: timings(0), durationSeconds: 0 };
     };
-    const sink = createAlertmanagerSink({ urls: ['http://am-0:9093', 'http://am-1:9093'], resendIntervalMs: MINUTE, http, now: clock.now, logger: silentLogger(), setTimer: clock.setTimer });
+    const sink = createAlertmanagerSink({ urls: ['http://am-0:9093', 'http://am-1:9093'], resendIntervalMs: MINUTE, http, now: clock.now, logger: memoryLog().logger, setTimer: clock.setTimer });
     sink.send([alert('IdPJWKSDown')]);
     await sink.idle();
     assert.deepEqual(sink.status().map((lane) => lane.queued), [0, 1]);

@@ -10,7 +10,7 @@ import { judgeEgress } from '../../src/alerts/egress.js';
 import { createTimingWindow, timingUnreliable } from '../../src/alerts/timing-window.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { FailureReason } from '../../src/probes/reasons.js';
-import { memoryLog } from '../fixtures/app.js';
+import { memoryLog } from '../fixtures/log.js';
 import { check, idpResult, manualClock, scriptedHttp } from './helpers.js';
 
 const idps = (failures: (FailureReason | null)[]) => failures.map((transportFailure, i) => ({ name: `idp${i}`, transportFailure }));

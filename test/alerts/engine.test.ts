@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { createAlertEngine, type Transition } from '../../src/alerts/engine.js';
 import { fingerprint } from '../../src/alerts/fingerprint.js';
 import type { Observation } from '../../src/alerts/rules.js';
-import { memoryLog } from '../fixtures/app.js';
-import { THRESHOLDS, T0, manualClock } from './helpers.js';
+import { memoryLog } from '../fixtures/log.js';
+import { THRESHOLDS, manualClock } from './helpers.js';
+import { T0 } from '../fixtures/results.js';
 
 function observation(bad: boolean, extra: Partial<Observation> = {}, idp = 'acme'): Observation {
   return {

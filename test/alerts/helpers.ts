@@ -1,16 +1,14 @@
 /**
- * Literal inputs for the alerting tests: probe results built field by field, a manual
- * clock with timers, a silent logger, and a scripted HTTP layer.
+ * Literal inputs for the alerting tests: rule thresholds, probe results of IdP `acme`
+ * (test/fixtures/results.ts, with the values the rules' expected descriptions name), a
+ * manual clock with timers, and a scripted HTTP layer.
  */
-import pino from 'pino';
-import type { Logger } from 'pino';
 import type { SetTimer } from '../../src/alerts/alertmanager.js';
 import type { RuleContext, StsResultLike, Thresholds } from '../../src/alerts/rules.js';
 import { DEFAULT_LATENCY_REGRESSION } from '../../src/alerts/rules.js';
-import type { FetchOptions, FetchOutcome, HttpFetch, PhaseTimings } from '../../src/http/types.js';
+import type { FetchOptions, FetchOutcome, HttpFetch } from '../../src/http/types.js';
 import type { CheckResult, IdpProbeResult } from '../../src/probes/types.js';
-
-export const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
+import { T0, checkResult, idpResult as unifiedIdp, stsResult as unifiedSts, timings, tokenReport } from '../fixtures/results.js';
 
 export const THRESHOLDS: Thresholds = {
   failuresBeforeFiring: 3,
@@ -25,58 +23,31 @@ export function context(now = T0, thresholds: Partial<Thresholds> = {}): RuleCon
   return { thresholds: { ...THRESHOLDS, ...thresholds }, now, runbookBaseUrl: BASE, latencyRegression: DEFAULT_LATENCY_REGRESSION };
 }
 
-export function timings(processing: number, rest = 0.01): PhaseTimings {
-  return { resolve: 0, connect: rest, tls: rest, processing, transfer: rest };
-}
-
 const SHA = 'ab'.repeat(20);
 
+/**
+ * A healthy check of IdP https://idp.example taking 0.2 s, processing dominating, served
+ * with one certificate valid 90 days past T0: the rules' descriptions name these.
+ */
 export function check(name: 'discovery' | 'jwks', extra: Partial<CheckResult> = {}): CheckResult {
-  return {
-    check: name,
-    ok: true,
-    reason: null,
-    detail: '',
+  return checkResult(name, {
     url: `https://idp.example/${name === 'discovery' ? '.well-known/openid-configuration' : 'jwks'}`,
-    status: 200,
     durationSeconds: 0.2,
     timings: timings(0.17),
     responseBytes: 100,
-    cache: { cacheable: true, maxAgeSeconds: 3600, ageSeconds: null, problems: [] },
     tls: {
       chain: [{ subject: 'CN=idp.example', issuer: 'CN=CA', notAfter: (T0 + 90 * 86_400_000) / 1000, sha1: SHA }],
       earliestNotAfter: (T0 + 90 * 86_400_000) / 1000,
       topIntermediateSha1: SHA,
       publiclyTrusted: false,
     },
-    warnings: [],
     ...extra,
-  };
+  });
 }
 
-/** A healthy run of IdP `idp`; `extra` overrides fields. */
+/** A healthy run of IdP `idp` at T0, serving key `k1`; `extra` overrides fields. */
 export function idpResult(extra: Partial<IdpProbeResult> = {}, idp = 'acme'): IdpProbeResult {
-  const discovery = extra.discovery ?? check('discovery');
-  const jwks = extra.jwks === undefined ? check('jwks') : extra.jwks;
-  const seconds = jwks === null ? null : discovery.durationSeconds + jwks.durationSeconds;
-  return {
-    kind: 'idp',
-    idp,
-    startedAt: T0,
-    ok: discovery.ok && (jwks?.ok ?? false),
-    discovery,
-    jwks,
-    chain: { seconds, budgetSeconds: 5, overBudget: seconds === null ? null : seconds > 5 },
-    issuerMatch: true,
-    keys: null,
-    keyIds: ['k1'],
-    keySetChange: null,
-    thumbprintMatch: null,
-    timing: { maxLoopLagSeconds: 0, totalLoopLagSeconds: 0, suspect: false },
-    tokenEndpoint: null,
-    jwksBody: null,
-    ...extra,
-  };
+  return unifiedIdp({ idp, startedAt: T0, keys: null, keyIds: ['k1'], tokenEndpoint: null, discovery: check('discovery'), jwks: check('jwks'), ...extra });
 }
 
 /** A run whose chain is `discovery + jwks` seconds, processing dominating. */
@@ -90,25 +61,10 @@ export function slowRun(discoverySeconds: number, jwksSeconds: number, idp = 'ac
   );
 }
 
+/** A healthy STS run of probe `canary` for IdP `acme` in eu-west-1, with key `k1`; `extra` overrides fields. */
 export function stsResult(extra: Partial<StsResultLike> = {}): StsResultLike {
-  return {
-    idp: 'acme',
-    probe: 'canary',
-    region: 'eu-west-1',
-    endpoint: 'https://sts.eu-west-1.amazonaws.com',
-    ok: true,
-    firstAttemptOk: true,
-    attemptsUsed: 1,
-    code: null,
-    attempts: [{ ok: true, code: null, message: '' }],
-    token: { kid: 'k1', kidInJwks: true, detail: '' },
-    ...extra,
-  };
-}
-
-/** A logger that discards everything. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  const healthy = unifiedSts({ idp: 'acme', region: 'eu-west-1', endpoint: 'https://sts.eu-west-1.amazonaws.com', token: tokenReport({ kid: 'k1' }) });
+  return { ...healthy, ...extra };
 }
 
 /** A wall clock and timers moved by hand. */

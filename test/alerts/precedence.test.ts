@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { PRECEDENCE, heldBackBy } from '../../src/alerts/precedence.js';
 import { ALERT_NAMES } from '../../src/alerts/rules.js';
+import { ROOT } from '../fixtures/paths.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 test('the lesser alert is held back only by the greater one of the same IdP (and check)', () => {
   const down = { alertname: 'IdPDiscoveryDown', severity: 'critical', idp: 'acme', check: 'discovery' };

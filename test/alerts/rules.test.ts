@@ -21,7 +21,8 @@ import {
   type StsResultLike,
 } from '../../src/alerts/rules.js';
 import type { IdpProbeResult } from '../../src/probes/types.js';
-import { BASE, T0, check, context, idpResult, slowRun, stsResult, timings } from './helpers.js';
+import { BASE, check, context, idpResult, slowRun, stsResult } from './helpers.js';
+import { T0, timings } from '../fixtures/results.js';
 
 /** Folds `runs` in order and evaluates the rules on the last one. */
 function evaluate(runs: IdpProbeResult[], options: { now?: number; thumbprints?: string[]; memory?: IdpMemory; ratio?: number } = {}): Observation[] {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ALERT_NAMES } from '../../src/alerts/rules.js';
 import { PROMETHEUS_ONLY_ALERTS } from '../fixtures/prometheus-only-alerts.js';
+import { ROOT } from '../fixtures/paths.js';
 
-const RUNBOOK = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'alerts-runbook.md');
+const RUNBOOK = join(ROOT, 'docs', 'alerts-runbook.md');
 
 test('the runbook has one section per alert, whose anchor is the lower-cased name, and the pick-one section', async () => {
   const text = await readFile(RUNBOOK, 'utf8');

@@ -6,38 +6,29 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { checkCommand } from '../../src/cli/check.js';
 import type { Report } from '../../src/report/report.js';
-import { createPki, type Pki } from '../../src/lab/pki.js';
-import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
-import { runProcess } from '../../scripts/lib/process.js';
-import { makeTempDir, type TempDir } from '../fixtures/temp.js';
+import type { FixtureIdp } from '../../src/lab/idp-server.js';
+import { runCli } from '../fixtures/cli.js';
+import type { TempDir } from '../fixtures/temp.js';
 import { startConnectProxy, type ConnectProxy } from '../fixtures/connect-proxy.js';
+import { PROXY_ONLY_NAME as NAME, startProxyOnlyIdp, type ProxyOnlyIdp } from '../fixtures/proxy-only-idp.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Resolvable by the test proxy only. */
-const NAME = 'idp.proxy-only.test';
 
 describe('idp-canary check through HTTPS_PROXY', () => {
-  let pki: Pki;
+  let fixture: ProxyOnlyIdp;
   let idp: FixtureIdp;
   let proxy: ConnectProxy;
   let dir: TempDir;
   let caFile: string;
-  const issuer = () => `https://${NAME}:${idp.port}`;
+  const issuer = () => fixture.issuer;
 
   before(async () => {
-    pki = await createPki({ hosts: [NAME] });
-    idp = await startIdp({ pki });
-    idp.set({ issuerOverride: issuer(), jwksUriOverride: `${issuer()}/jwks` });
-    proxy = await startConnectProxy({ hosts: { [NAME]: '127.0.0.1' } });
-    dir = await makeTempDir();
-    caFile = await dir.write('root.pem', pki.rootPem);
+    fixture = await startProxyOnlyIdp();
+    ({ idp, proxy, dir, caFile } = fixture);
   });
   after(async () => {
-    await Promise.all([idp.close(), proxy.close()]);
-    await dir.remove();
+    await fixture.close();
   });
 
   /** The command in-process with its own HTTP layer (no test double): only the environment says "proxy". */
@@ -76,12 +67,7 @@ describe('idp-canary check through HTTPS_PROXY', () => {
     assert.match(inProcess.stderr, /^idp-canary check: HTTPS_PROXY: only http:\/\/ proxies are supported/);
     assert.doesNotMatch(inProcess.stderr, /hunter2/);
 
-    const cli = (args: string[], env: NodeJS.ProcessEnv) =>
-      runProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
-        timeoutMs: 60_000,
-      });
+    const cli = (args: string[], env: NodeJS.ProcessEnv) => runCli(args, { env });
     const [checkBad, runBad, checkGood] = await Promise.all([
       cli(['check', issuer()], { https_proxy: 'socks5://user:hunter2@proxy:1080' }),
       cli(['run', '--config', `${dir.path}/absent.yaml`], { HTTPS_PROXY: 'http://user:hunter2@proxy:3128/path' }),

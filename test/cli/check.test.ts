@@ -6,18 +6,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { checkCommand, type CheckDeps } from '../../src/cli/check.js';
 import { REMEDIES } from '../../src/report/remedies.js';
 import type { Report, ReportLine } from '../../src/report/report.js';
 import { startLab, type Lab } from '../../src/lab/lab.js';
 import { startIdp } from '../../src/lab/idp-server.js';
-import { runProcess } from '../../scripts/lib/process.js';
+import { runCli } from '../fixtures/cli.js';
+import { ROOT } from '../fixtures/paths.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 import { loopbackHttp } from '../fixtures/targets.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Run {
   code: number;
@@ -319,7 +319,7 @@ describe('idp-canary check', () => {
   });
 
   test('--json output of real runs validates against docs/check-output.schema.json', async () => {
-    const schema = JSON.parse(await readFile(new URL('../../docs/check-output.schema.json', import.meta.url), 'utf8')) as object;
+    const schema = JSON.parse(await readFile(join(ROOT, 'docs', 'check-output.schema.json'), 'utf8')) as object;
     const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
     const validate = ajv.compile(schema);
     const withSts = ['--token-file', lab.tokenFile, '--role-arn', lab.roleArn, '--region', 'us-east-1', '--sts-endpoint', lab.sts.url];
@@ -350,12 +350,7 @@ describe('idp-canary check', () => {
   });
 
   test('the real CLI process: exit 0 healthy (NODE_EXTRA_CA_CERTS), 1 failing (--ca-file), 2 usage', async () => {
-    const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-      runProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', 'check', ...args], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
-        timeoutMs: 60_000,
-      });
+    const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['check', ...args], { env });
     const [healthy, failing, usage] = await Promise.all([
       cli([issuer('healthy')], { NODE_EXTRA_CA_CERTS: lab.caFile }),
       cli([issuer('jwks-no-cache'), '--ca-file', lab.caFile, '--json']),

@@ -6,11 +6,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { invocationPrefix } from '../../src/cli/invocation.js';
 import { DEFAULT_CONFIG_FILE, findPackageRoot } from '../../src/package-files.js';
+import { ROOT } from '../fixtures/paths.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
 describe('invocationPrefix', () => {
   test('npx / npm exec: npx idp-canary, whatever file npm ran', () => {

@@ -9,51 +9,46 @@ import assert from 'node:assert/strict';
 import { startDaemon } from '../../src/cli/run.js';
 import { parseConfig } from '../../src/config/load.js';
 import { proxySettingsFromEnv } from '../../src/http/proxy.js';
-import { createPki, type Pki } from '../../src/lab/pki.js';
-import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
-import { createLogger } from '../../src/logger.js';
+import type { Pki } from '../../src/lab/pki.js';
+import type { FixtureIdp } from '../../src/lab/idp-server.js';
 import { configYaml } from '../fixtures/daemon.js';
+import { memoryLog } from '../fixtures/log.js';
 import { http } from '../fixtures/net.js';
-import { makeTempDir, type TempDir } from '../fixtures/temp.js';
-import { startConnectProxy, type ConnectProxy } from '../fixtures/connect-proxy.js';
+import type { TempDir } from '../fixtures/temp.js';
+import type { ConnectProxy } from '../fixtures/connect-proxy.js';
+import { PROXY_ONLY_NAME as NAME, startProxyOnlyIdp, type ProxyOnlyIdp } from '../fixtures/proxy-only-idp.js';
 
-/** Resolvable by the test proxy only: nothing on this machine resolves it for the daemon. */
-const NAME = 'idp.proxy-only.test';
 const PASSWORD = 'hunter2-Sup3r';
 
 describe('idp-canary run with HTTPS_PROXY', () => {
+  let fixture: ProxyOnlyIdp;
   let pki: Pki;
   let idp: FixtureIdp;
   let proxy: ConnectProxy;
   let dir: TempDir;
   let caFile: string;
-  const issuer = () => `https://${NAME}:${idp.port}`;
+  const issuer = () => fixture.issuer;
 
   before(async () => {
-    pki = await createPki({ hosts: [NAME] });
-    idp = await startIdp({ pki });
-    idp.set({ issuerOverride: `https://${NAME}:${idp.port}`, jwksUriOverride: `https://${NAME}:${idp.port}/jwks` });
-    proxy = await startConnectProxy({ credentials: `canary:${PASSWORD}`, hosts: { [NAME]: '127.0.0.1' } });
-    dir = await makeTempDir();
-    caFile = await dir.write('root.pem', pki.rootPem);
+    fixture = await startProxyOnlyIdp({ credentials: `canary:${PASSWORD}` });
+    ({ pki, idp, proxy, dir, caFile } = fixture);
   });
   after(async () => {
-    await Promise.all([idp.close(), proxy.close()]);
-    await dir.remove();
+    await fixture.close();
   });
 
   async function daemonWith(env: Record<string, string>) {
-    const lines: string[] = [];
+    const log = memoryLog();
     const configText = configYaml([{ name: 'behind-proxy', issuer: issuer(), caFile }]);
     const configPath = await dir.write('config.yaml', configText);
     const daemon = await startDaemon(await parseConfig(configText, configPath), {
       configPath,
-      logger: createLogger('debug', { write: (line: string) => void lines.push(line) }),
+      logger: log.logger,
       proxy: proxySettingsFromEnv(env),
     });
     const address = daemon.server.addresses().find((entry) => typeof entry !== 'string' && entry.family === 'IPv4');
     assert.ok(address && typeof address !== 'string');
-    return { daemon, lines, baseUrl: `http://127.0.0.1:${address.port}` };
+    return { daemon, lines: log.text, baseUrl: `http://127.0.0.1:${address.port}` };
   }
 
   test('the IdP probe runs through the proxy: discovery and JWKS succeed, TLS verified, phases kept', async () => {

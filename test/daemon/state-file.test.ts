@@ -11,7 +11,7 @@ import {
   type PersistedState,
   type StateFs,
 } from '../../src/daemon/state-file.js';
-import { memoryLog } from '../fixtures/app.js';
+import { memoryLog } from '../fixtures/log.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
 const T0 = Date.UTC(2030, 0, 1);

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './helm-fixture.js';
+import { ROOT } from '../fixtures/paths.js';
 
 const COPIES = [
   { source: 'config/prometheus/idp-canary.rules.yaml', copy: 'helm/idp-canary/files/idp-canary.rules.yaml' },

@@ -21,7 +21,7 @@ import { testApp } from '../fixtures/app.js';
 import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
 import { makeTempDir } from '../fixtures/temp.js';
 import { allPanels, checkDashboard, metricNames, outerShape, queries, selectors, type MetricNames } from './dashboard-rules.js';
-import { ROOT } from './helm-fixture.js';
+import { ROOT } from '../fixtures/paths.js';
 
 const DASHBOARD = join(ROOT, 'config', 'grafana', 'idp-canary-dashboard.json');
 const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Record<string, any>;

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
-import { ROOT } from './helm-fixture.js';
+import { ROOT } from '../fixtures/paths.js';
 
 interface Instruction {
   keyword: string;

@@ -15,7 +15,8 @@ import { parseConfig } from '../../src/config/load.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
 import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
 import { makeTempDir } from '../fixtures/temp.js';
-import { CHART, RELEASE, ROOT, helmOptions, lint, locateHelm, only, render } from './helm-fixture.js';
+import { CHART, RELEASE, helmOptions, lint, locateHelm, only, render } from './helm-fixture.js';
+import { ROOT } from '../fixtures/paths.js';
 import { validateObject, validateWithModels } from './k8s-shapes.js';
 import { podFiles, unmounted } from './pod-files.js';
 

@@ -6,12 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { inCi } from '../fixtures/binaries.js';
+import { ROOT } from '../fixtures/paths.js';
 
-export const ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 export const CHART = join(ROOT, 'helm', 'idp-canary');
 export const RELEASE = 'canary';
 export const NAMESPACE = 'monitoring';

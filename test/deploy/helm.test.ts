@@ -28,7 +28,8 @@ import { testApp } from '../fixtures/app.js';
 import { binaryOptions, inCi, requireBinary } from '../fixtures/binaries.js';
 import { makeTempDir } from '../fixtures/temp.js';
 import { podFiles, unmounted } from './pod-files.js';
-import { CHART, NAMESPACE, RELEASE, ROOT, at, helm, helmOptions, lint, locateHelm, only, render, selects, type K8sObject } from './helm-fixture.js';
+import { CHART, NAMESPACE, RELEASE, at, helm, helmOptions, lint, locateHelm, only, render, selects, type K8sObject } from './helm-fixture.js';
+import { ROOT } from '../fixtures/paths.js';
 import { validateObject, validateWithModels } from './k8s-shapes.js';
 
 const RULES_SOURCE = join(ROOT, 'config', 'prometheus', 'idp-canary.rules.yaml');

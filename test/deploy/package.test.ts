@@ -18,13 +18,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { freePort, http, waitFor } from '../fixtures/net.js';
 import { runProcess, spawnProcess, type Spawned } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
+import { ROOT } from '../fixtures/paths.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const PRELOAD = pathToFileURL(fileURLToPath(new URL('../fixtures/loaded-packages.mjs', import.meta.url))).href;
+const PRELOAD = pathToFileURL(join(ROOT, 'test', 'fixtures', 'loaded-packages.mjs')).href;
 const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
 
 interface PackResult {

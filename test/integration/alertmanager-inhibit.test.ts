@@ -10,15 +10,16 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { binaryOptions, findBinary, missingBinaryMessage } from '../fixtures/binaries.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { runProcess, spawnProcess, type Spawned } from '../../scripts/lib/process.js';
+import { runProcess, type Spawned } from '../../scripts/lib/process.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
+import { startAlertmanagerProcess } from '../fixtures/alertmanager.js';
+import { ROOT } from '../fixtures/paths.js';
 
-const SHIPPED = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config', 'alertmanager', 'alertmanager.yml');
+const SHIPPED = join(ROOT, 'config', 'alertmanager', 'alertmanager.yml');
 
 interface WebhookAlert {
   status: 'firing' | 'resolved';
@@ -82,18 +83,7 @@ describe('the shipped inhibit_rules on Alertmanager', binaryOptions('alertmanage
     };
     const file = await dir.write('alertmanager.yml', stringify(config));
     amPort = await freePort();
-    const am = spawnProcess(binary, [
-      `--config.file=${file}`,
-      `--storage.path=${join(dir.path, 'am-data')}`,
-      `--web.listen-address=127.0.0.1:${amPort}`,
-      '--cluster.listen-address=',
-      '--log.level=warn',
-    ]);
-    alertmanager = am;
-    await waitFor('Alertmanager ready', async () => {
-      if (am.hasExited) throw new Error(`alertmanager exited\n${am.output()}`);
-      return (await http(`http://127.0.0.1:${amPort}/-/ready`, { timeoutMs: 1000 })).status === 200;
-    }, { timeoutMs: 15_000 });
+    alertmanager = await startAlertmanagerProcess(binary, { configFile: file, storagePath: join(dir.path, 'am-data'), port: amPort });
   });
 
   after(async () => {

@@ -16,12 +16,13 @@ import { parseConfig, type Config } from '../../src/config/load.js';
 import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
 import { probeIdp } from '../../src/probes/idp-probe.js';
-import { memoryLog } from '../fixtures/app.js';
+import { memoryLog } from '../fixtures/log.js';
 import { binaryOptions, findBinary, missingBinaryMessage } from '../fixtures/binaries.js';
-import { freePort, http, waitFor } from '../fixtures/net.js';
-import { spawnProcess, type Spawned } from '../../scripts/lib/process.js';
+import { freePort, waitFor } from '../fixtures/net.js';
+import type { Spawned } from '../../scripts/lib/process.js';
 import { loopbackHttp } from '../fixtures/targets.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
+import { startAlertmanagerProcess } from '../fixtures/alertmanager.js';
 
 interface WebhookAlert {
   status: 'firing' | 'resolved';
@@ -50,18 +51,7 @@ describe('alerting end to end with Alertmanager', binaryOptions('alertmanager'),
 
   async function startAlertmanager(): Promise<void> {
     if (binary === null) throw new Error('no alertmanager binary');
-    const am = spawnProcess(binary, [
-      `--config.file=${join(dir.path, 'alertmanager.yml')}`,
-      `--storage.path=${join(dir.path, 'am-data')}`,
-      `--web.listen-address=127.0.0.1:${amPort}`,
-      '--cluster.listen-address=',
-      '--log.level=warn',
-    ]);
-    alertmanager = am;
-    await waitFor('Alertmanager ready', async () => {
-      if (am.hasExited) throw new Error(`alertmanager exited\n${am.output()}`);
-      return (await http(`http://127.0.0.1:${amPort}/-/ready`, { timeoutMs: 1000 })).status === 200;
-    }, { timeoutMs: 15_000 });
+    alertmanager = await startAlertmanagerProcess(binary, { configFile: join(dir.path, 'alertmanager.yml'), storagePath: join(dir.path, 'am-data'), port: amPort });
   }
 
   async function stopAlertmanager(): Promise<void> {

@@ -7,31 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createPki } from '../../src/lab/pki.js';
 import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
 import { configYaml } from '../fixtures/daemon.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { runProcess, spawnProcess, type Spawned } from '../../scripts/lib/process.js';
+import type { Spawned } from '../../scripts/lib/process.js';
+import { runCli, spawnCli } from '../fixtures/cli.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** The CLI as users run it from a checkout, on the Node that runs the tests (20 or 24). */
-const CLI = [process.execPath, ['--import', 'tsx', 'src/main.ts']] as const;
-
-/** The environment minus the variables the CLI reads, so the arguments alone decide. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.IDP_CANARY_CONFIG;
-  delete env.IDP_CANARY_LISTEN;
-  delete env.LOG_LEVEL;
-  return env;
-}
-
-function runCli(args: string[]) {
-  return runProcess(CLI[0], [...CLI[1], ...args], { cwd: ROOT, env: cleanEnv(), timeoutMs: 60_000 });
-}
 
 /** Value of an unlabelled sample in a text exposition, or undefined when absent. */
 function sample(metrics: string, name: string): string | undefined {
@@ -71,10 +54,7 @@ describe('idp-canary run, as a process', () => {
     configPath = await dir.write('config.yaml', fullConfig());
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    daemon = spawnProcess(CLI[0], [...CLI[1], 'run', '--config', configPath, '--listen', `127.0.0.1:${port}`], {
-      cwd: ROOT,
-      env: cleanEnv(),
-    });
+    daemon = spawnCli(['run', '--config', configPath, '--listen', `127.0.0.1:${port}`]);
     await waitFor(
       'the daemon to answer /-/healthy',
       async () => {

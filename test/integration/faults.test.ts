@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
@@ -16,18 +15,9 @@ import { startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
 import { startStsDouble, type StsDouble } from '../../src/lab/sts-double.js';
 import { sample, testApp } from '../fixtures/app.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { spawnProcess, type Spawned } from '../../scripts/lib/process.js';
+import type { Spawned } from '../../scripts/lib/process.js';
+import { spawnCli } from '../fixtures/cli.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.IDP_CANARY_CONFIG;
-  delete env.IDP_CANARY_LISTEN;
-  delete env.LOG_LEVEL;
-  return env;
-}
 
 describe('faults', () => {
   let pki: Pki;
@@ -60,10 +50,7 @@ describe('faults', () => {
         `server: { listen: "127.0.0.1:0" }\ndefaults: { schedule: "* * * * * *", timeout: 10s, budget: 5s }\nidps:\n  - name: slow\n    issuer: ${idp.issuer}\n    tls: { caFile: ${caFile} }\n`,
       );
       const port = await freePort();
-      daemon = spawnProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', 'run', '--config', configPath, '--listen', `127.0.0.1:${port}`], {
-        cwd: ROOT,
-        env: cleanEnv(),
-      });
+      daemon = spawnCli(['run', '--config', configPath, '--listen', `127.0.0.1:${port}`]);
       const running = daemon;
       await waitFor(
         'a discovery request in flight',

@@ -8,14 +8,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { ALERT_CATALOG, ALERT_NAMES, DEFAULT_RUNBOOK_BASE_URL, runbookUrl, type AlertName } from '../../src/alerts/rules.js';
 import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
 import { PROMETHEUS_ONLY_ALERTS, PROMETHEUS_ONLY_SEVERITY, type PrometheusOnlyAlert } from '../fixtures/prometheus-only-alerts.js';
 import { runProcess } from '../../scripts/lib/process.js';
+import { ROOT } from '../fixtures/paths.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RULES = join(ROOT, 'config', 'prometheus', 'idp-canary.rules.yaml');
 const RULE_TESTS = join(ROOT, 'config', 'prometheus', 'idp-canary.rules.test.yaml');
 

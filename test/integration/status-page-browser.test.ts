@@ -9,7 +9,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { parseConfig } from '../../src/config/load.js';
@@ -20,8 +19,8 @@ import { requireBinary } from '../fixtures/binaries.js';
 import { testApp } from '../fixtures/app.js';
 import { RARELY } from '../fixtures/daemon.js';
 import { http } from '../fixtures/net.js';
+import { ROOT } from '../fixtures/paths.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 

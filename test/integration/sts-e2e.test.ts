@@ -5,8 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../../src/config/load.js';
 import { createPki, type Pki } from '../../src/lab/pki.js';
@@ -14,12 +13,13 @@ import { startStsDouble, type StsDouble } from '../../src/lab/sts-double.js';
 import { createServer } from '../../src/server/server.js';
 import { sample, testApp } from '../fixtures/app.js';
 import { startOidcProvider, type RunningOidcProvider } from '../fixtures/oidc-provider.js';
+import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
 describe('STS probe end to end: oidc-provider → daemon → STS double', () => {
   let pki: Pki;
   let op: RunningOidcProvider;
   let sts: StsDouble;
-  let dir: string;
+  let dir: TempDir;
   let config: Config;
   const key = 'op/canary/us-east-1';
 
@@ -27,15 +27,15 @@ describe('STS probe end to end: oidc-provider → daemon → STS double', () => 
     pki = await createPki();
     op = await startOidcProvider({ pki });
     sts = await startStsDouble({ providers: [{ url: op.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem }] });
-    dir = await mkdtemp(join(tmpdir(), 'idp-canary-sts-'));
-    await writeFile(join(dir, 'ca.pem'), pki.rootPem);
-    await writeFile(join(dir, 'secret'), `${op.clientSecret}\n`);
+    dir = await makeTempDir('idp-canary-sts-');
+    await writeFile(join(dir.path, 'ca.pem'), pki.rootPem);
+    await writeFile(join(dir.path, 'secret'), `${op.clientSecret}\n`);
     config = await parseConfig(
       `idps:
   - name: op
     issuer: ${op.issuer}
     schedule: "0 0 1 1 *"
-    tls: { caFile: ${join(dir, 'ca.pem')} }
+    tls: { caFile: ${join(dir.path, 'ca.pem')} }
     sts:
       - name: canary
         roleArn: arn:aws:iam::111122223333:role/idp-canary
@@ -45,7 +45,7 @@ describe('STS probe end to end: oidc-provider → daemon → STS double', () => 
         token:
           clientCredentials:
             clientId: ${op.clientId}
-            clientSecretFile: ${join(dir, 'secret')}
+            clientSecretFile: ${join(dir.path, 'secret')}
             resource: ${op.resource}
 `,
       'sts-e2e.yaml',
@@ -54,7 +54,7 @@ describe('STS probe end to end: oidc-provider → daemon → STS double', () => 
   after(async () => {
     await sts.close();
     await op.close();
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
 
   function setup() {

@@ -6,13 +6,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { startAwsDouble, type AwsDouble } from '../../src/lab/aws-double.js';
 import { freePort, http, waitFor } from '../fixtures/net.js';
-import { spawnProcess, type Spawned } from '../../scripts/lib/process.js';
+import type { Spawned } from '../../scripts/lib/process.js';
+import { spawnCli } from '../fixtures/cli.js';
 import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const A = '111122223333';
 const KEY = { accessKeyId: 'AKIADAEMONPROCESS001', secretAccessKey: 'daemon-process-secret', accountId: A };
 
@@ -43,11 +42,9 @@ after(async () => {
   await dir.remove();
 });
 
+/** The SDK's credentials and endpoints as users set them (the clean environment has no AWS_* of its own). */
 function awsEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!/^(AWS_|IDP_CANARY_|LOG_LEVEL$)/.test(name)) env[name] = value;
   return {
-    ...env,
     AWS_ACCESS_KEY_ID: KEY.accessKeyId,
     AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
     AWS_REGION: 'us-east-1',
@@ -64,7 +61,7 @@ function awsEnv(): NodeJS.ProcessEnv {
 test('a configuration with only inventory: watches every provider and names the missing one', async () => {
   const configPath = await dir.write('config.yaml', 'defaults: { schedule: "0 0 0 1 1 *" }\ninventory:\n  eks: { regions: [eu-west-1] }\n');
   const port = await freePort();
-  daemon = spawnProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', 'run', '--config', configPath, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, env: awsEnv() });
+  daemon = spawnCli(['run', '--config', configPath, '--listen', `127.0.0.1:${port}`], { env: awsEnv() });
   const running = daemon;
   const status = await waitFor(
     'the inventory in the status API',

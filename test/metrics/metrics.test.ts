@@ -5,48 +5,38 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import type { CheckResult, IdpProbeResult } from '../../src/probes/types.js';
 import type { JwkSummary } from '../../src/oidc/jwks.js';
 import { parseExposition } from '../fixtures/exposition.js';
+import { checkResult, idpResult } from '../fixtures/results.js';
 
 const timings = { resolve: 0, connect: 0.001, tls: 0.01, processing: 0.2, transfer: 0.001 };
 
 function check(name: 'discovery' | 'jwks', extra: Partial<CheckResult> = {}): CheckResult {
-  return {
-    check: name,
-    ok: true,
-    reason: null,
-    detail: '',
+  return checkResult(name, {
     url: `https://idp.example/${name}`,
-    status: 200,
     durationSeconds: 0.212,
     timings,
     responseBytes: 100,
     cache: { cacheable: true, maxAgeSeconds: 300, ageSeconds: null, problems: [] },
     tls: { chain: [], earliestNotAfter: 1_900_000_000, topIntermediateSha1: 'a'.repeat(40), publiclyTrusted: false },
-    warnings: [],
     ...extra,
-  };
+  });
 }
 
 const key = (kid: string): JwkSummary => ({ kid, id: kid, kty: 'RSA', alg: 'RS256', use: 'sig', bits: 2048, crv: null, usable: true, problem: null });
 
 function result(idp: string, extra: Partial<IdpProbeResult> = {}): IdpProbeResult {
-  return {
-    kind: 'idp',
+  return idpResult({
     idp,
     startedAt: 1_800_000_000_000,
     ok: true,
     discovery: check('discovery'),
     jwks: check('jwks'),
     chain: { seconds: 0.424, budgetSeconds: 5, overBudget: false },
-    issuerMatch: true,
     keys: [key('k1')],
     keyIds: ['k1'],
-    keySetChange: null,
-    thumbprintMatch: null,
     timing: { maxLoopLagSeconds: 0.001, totalLoopLagSeconds: 0, suspect: false },
     tokenEndpoint: null,
-    jwksBody: null,
     ...extra,
-  };
+  });
 }
 
 test('records a run, replaces key series on rotation, and forgets a removed IdP', async () => {

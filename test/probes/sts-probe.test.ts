@@ -1,7 +1,6 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StsProbeConfig } from '../../src/config/schema.js';
 import { createHttp } from '../../src/http/timed-request.js';
@@ -12,39 +11,21 @@ import { startStsDouble, type StsDouble } from '../../src/lab/sts-double.js';
 import { probeSts, stsInternalFailure, type StsProbeDeps, type StsProbeInput } from '../../src/probes/sts-probe.js';
 import { VERIFICATION_KEY_MESSAGE } from '../../src/sts/errors.js';
 import { captureSdkRequest } from '../fixtures/sdk-request.js';
-
-const ROLE = 'arn:aws:iam::111122223333:role/idp-canary';
+import { ROLE, stsProbeConfig, stsProbeInput } from '../fixtures/sts-probe.js';
+import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
 describe('probeSts against the STS double', () => {
   let pki: Pki;
   let idp: FixtureIdp;
   let double: StsDouble;
-  let dir: string;
+  let dir: TempDir;
   let tokenPath: string;
   let jwks: Buffer;
   const http = createHttp();
   let sleeps: number[];
 
-  const config = (over: Partial<StsProbeConfig> = {}): StsProbeConfig => ({
-    name: 'canary',
-    roleArn: ROLE,
-    regions: ['us-east-1'],
-    endpoint: double.url,
-    sessionName: 'idp-canary',
-    durationSeconds: 900,
-    maxAttempts: 3,
-    retry: 'sdk-js-v3',
-    token: { file: tokenPath },
-    ...over,
-  });
-  const input = (over: Partial<StsProbeInput> = {}): StsProbeInput => ({
-    idp: { name: 'fixture', issuer: idp.issuer, timeoutMs: 3000, maxBodyBytes: 1 << 20, ca: pki.rootPem },
-    probe: config(),
-    region: 'us-east-1',
-    jwks,
-    tokenEndpoint: null,
-    ...over,
-  });
+  const config = (over: Partial<StsProbeConfig> = {}): StsProbeConfig => stsProbeConfig(double.url, tokenPath, over);
+  const input = (over: Partial<StsProbeInput> = {}): StsProbeInput => stsProbeInput({ issuer: idp.issuer, ca: pki.rootPem }, config(), jwks, over);
   const deps = (over: Partial<StsProbeDeps> = {}): StsProbeDeps => ({
     http,
     now: Date.now,
@@ -60,8 +41,8 @@ describe('probeSts against the STS double', () => {
     pki = await createPki();
     idp = await startIdp({ pki });
     double = await startStsDouble({ providers: [{ url: idp.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem }] });
-    dir = await mkdtemp(join(tmpdir(), 'idp-canary-sts-'));
-    tokenPath = join(dir, 'token');
+    dir = await makeTempDir('idp-canary-sts-');
+    tokenPath = join(dir.path, 'token');
     const fetched = await http(idp.jwksUrl, { timeoutMs: 3000, maxBodyBytes: 1 << 20, ca: pki.rootPem });
     assert.ok(fetched.ok);
     jwks = fetched.response.body;
@@ -73,7 +54,7 @@ describe('probeSts against the STS double', () => {
   after(async () => {
     await double.close();
     await idp.close();
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
 
   async function freshToken(claims: Record<string, unknown> = {}): Promise<string> {
@@ -225,7 +206,7 @@ describe('probeSts against the STS double', () => {
   test('token file missing: classified token failure, STS not called', async () => {
     sleeps = [];
     const requests = double.requests;
-    const result = await probeSts(input({ probe: config({ token: { file: join(dir, 'absent') } }) }), deps());
+    const result = await probeSts(input({ probe: config({ token: { file: join(dir.path, 'absent') } }) }), deps());
     assert.equal(result.ok, false);
     assert.equal(result.code, 'token_unavailable');
     assert.equal(result.attemptsUsed, 0);

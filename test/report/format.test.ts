@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { buildReport } from '../../src/report/report.js';
 import { formatHuman, formatJson, terminalSafe, useColor } from '../../src/report/format.js';
 import { curlHeaders, shellQuote } from '../../src/report/confirm.js';
-import { checkResult, idpResult, ISSUER, NOW } from './results.js';
+import { checkResult, idpResult, ISSUER, T0 } from '../fixtures/results.js';
 
 const hostileDetail = 'boom \u001b[2J\u001b[31mRED\u001b[0m \u202eevil\u009b1m';
 const failing = () =>
@@ -16,7 +16,7 @@ const failing = () =>
     }),
     sts: [],
     thumbprints: [],
-    nowMs: NOW,
+    nowMs: T0,
   });
 
 describe('check output', () => {

@@ -6,10 +6,10 @@ import { FAILURE_REASONS } from '../../src/probes/reasons.js';
 import { STS_CODES } from '../../src/sts/errors.js';
 import { TOKEN_CHECK_REASONS } from '../../src/oidc/token.js';
 import { TOKEN_SOURCE_REASONS } from '../../src/token-sources/types.js';
-import { attempt, checkResult, idpResult, ISSUER, NOW, SHA1, stsResult, tlsInfo, tokenReport } from './results.js';
+import { attempt, checkResult, idpResult, ISSUER, T0, SHA1, stsResult, tlsInfo, tokenReport } from '../fixtures/results.js';
 
 function report(overrides: Partial<ReportInput> = {}): Report {
-  return buildReport({ issuer: ISSUER, idp: idpResult(), sts: [], thumbprints: [], nowMs: NOW, ...overrides });
+  return buildReport({ issuer: ISSUER, idp: idpResult(), sts: [], thumbprints: [], nowMs: T0, ...overrides });
 }
 
 function lineOf(r: Report, id: string): ReportLine {
@@ -264,7 +264,7 @@ describe('check report', () => {
     assert.deepEqual([west.status, west.value], ['warn', 'assumed after 2 attempts (first: Throttling)']);
     assert.equal(west.remedy, REMEDIES.sts_flaky);
 
-    const expired = report({ sts: [stsResult({ token: tokenReport({ expiresAt: Math.floor(NOW / 1000) - 3600 }) })] });
+    const expired = report({ sts: [stsResult({ token: tokenReport({ expiresAt: Math.floor(T0 / 1000) - 3600 }) })] });
     assert.deepEqual([lineOf(expired, 'token.exp').status, lineOf(expired, 'token.exp').value], ['fail', 'expired 1h 0m ago']);
     const unread = report({ tokenFile: '/nope', sts: [stsResult({ ok: false, attemptsUsed: 0, attempts: [], code: 'token_unavailable', token: tokenReport({ obtained: false, ok: false, reason: 'token_file', detail: 'token file /nope does not exist' }) })] });
     assert.equal(lineOf(unread, 'token.source').remedy, REMEDIES.token_file);

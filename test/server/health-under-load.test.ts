@@ -14,7 +14,7 @@ import type { App } from '../../src/daemon/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createServer } from '../../src/server/server.js';
 import { statusJsonChunks } from '../../src/server/status-json.js';
-import { memoryLog } from '../fixtures/app.js';
+import { memoryLog } from '../fixtures/log.js';
 
 /** GET over a fresh loopback connection: the status code, the body length, the milliseconds it took. */
 function get(port: number, path: string): Promise<{ status: number; bytes: number; ms: number; body: string }> {

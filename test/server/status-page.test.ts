@@ -8,9 +8,13 @@ import assert from 'node:assert/strict';
 import { renderStatusPage, type Status } from '../../src/server/status-page/page.js';
 import { REMEDIES } from '../../src/report/remedies.js';
 import { idpFindings, stsFindings } from '../../src/report/report.js';
-import { checkResult, idpResult, NOW, SHA1, stsResult, attempt } from '../report/results.js';
+import { resultsAt, SHA1 } from '../fixtures/results.js';
 import type { IdpProbeResult } from '../../src/probes/types.js';
 import type { StsProbeResult } from '../../src/probes/sts-probe.js';
+
+/** The base time this page's expected dates were written against. */
+const NOW = Date.UTC(2026, 0, 1);
+const { checkResult, idpResult, stsResult, attempt } = resultsAt(NOW);
 
 type IdpEntry = Status['idps'][number];
 

@@ -6,8 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StsProbeConfig } from '../../src/config/schema.js';
 import { createHttp } from '../../src/http/timed-request.js';
@@ -20,8 +19,9 @@ import { probeSts, type StsProbeDeps, type StsProbeInput, type StsProbeResult } 
 import { parseStsResponse } from '../../src/sts/assume-role.js';
 import { obtainToken } from '../../src/token-sources/index.js';
 import { startOidcProvider, type RunningOidcProvider } from '../fixtures/oidc-provider.js';
+import { stsProbeConfig, stsProbeInput } from '../fixtures/sts-probe.js';
+import { makeTempDir, type TempDir } from '../fixtures/temp.js';
 
-const ROLE = 'arn:aws:iam::111122223333:role/idp-canary';
 const KNOWN_ACCESS_KEY = 'ASIAKNOWNACCESSKEY01';
 const KNOWN_SECRET_KEY = 'KnownSecretAccessKey/abcdefghijklmnopqrstu';
 const KNOWN_SESSION_TOKEN = 'KnownSessionToken+IQoJb3JpZ2luX2VjEXAMPLE/////////';
@@ -103,33 +103,15 @@ describe('secrets never leave the STS parts', () => {
   let op: RunningOidcProvider;
   let clientSecret: string;
   let double: StsDouble;
-  let dir: string;
+  let dir: TempDir;
   let tokenPath: string;
   let secretPath: string;
   let jwks: Buffer;
   const http = recording(createHttp());
   const results: Array<[string, unknown]> = [];
 
-  const config = (over: Partial<StsProbeConfig> = {}): StsProbeConfig => ({
-    name: 'canary',
-    roleArn: ROLE,
-    regions: ['us-east-1'],
-    endpoint: double.url,
-    sessionName: 'idp-canary',
-    durationSeconds: 900,
-    maxAttempts: 2,
-    retry: 'sdk-js-v3',
-    token: { file: tokenPath },
-    ...over,
-  });
-  const input = (over: Partial<StsProbeInput> = {}): StsProbeInput => ({
-    idp: { name: 'fixture', issuer: idp.issuer, timeoutMs: 3000, maxBodyBytes: 1 << 20, ca: pki.rootPem },
-    probe: config(),
-    region: 'us-east-1',
-    jwks,
-    tokenEndpoint: null,
-    ...over,
-  });
+  const config = (over: Partial<StsProbeConfig> = {}): StsProbeConfig => stsProbeConfig(double.url, tokenPath, { maxAttempts: 2, ...over });
+  const input = (over: Partial<StsProbeInput> = {}): StsProbeInput => stsProbeInput({ issuer: idp.issuer, ca: pki.rootPem }, config(), jwks, over);
   const deps = (over: Partial<StsProbeDeps> = {}): StsProbeDeps => ({ http, now: Date.now, env: {}, sleep: async () => undefined, ...over });
 
   async function run(label: string, probeInput: StsProbeInput, probeDeps: StsProbeDeps = deps()): Promise<StsProbeResult> {
@@ -156,9 +138,9 @@ describe('secrets never leave the STS parts', () => {
         { url: op.issuer, clientIds: ['sts.amazonaws.com'], ca: pki.rootPem },
       ],
     });
-    dir = await mkdtemp(join(tmpdir(), 'idp-canary-secrets-'));
-    tokenPath = join(dir, 'token');
-    secretPath = join(dir, 'client-secret');
+    dir = await makeTempDir('idp-canary-secrets-');
+    tokenPath = join(dir.path, 'token');
+    secretPath = join(dir.path, 'client-secret');
     await writeFile(secretPath, `${clientSecret}\n`);
     const fetched = await createHttp()(idp.jwksUrl, { timeoutMs: 3000, maxBodyBytes: 1 << 20, ca: pki.rootPem });
     assert.ok(fetched.ok);
@@ -167,7 +149,7 @@ describe('secrets never leave the STS parts', () => {
   after(async () => {
     await double.close();
     await Promise.all([idp.close(), op.close()]);
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
 
   test('every probe path: success, STS errors, retries, token failures, transport failures', async () => {
@@ -195,7 +177,7 @@ describe('secrets never leave the STS parts', () => {
     const port = await refusedPort();
     assert.equal((await run('refused', input({ probe: config({ endpoint: `http://127.0.0.1:${port}` }) }))).code, 'connect_refused');
     assert.equal((await run('tls', input({ probe: config({ endpoint: `https://127.0.0.1:${idp.port}` }) }))).attempts[0]?.code, 'tls');
-    await run('token file missing', input({ probe: config({ token: { file: join(dir, 'absent') } }) }));
+    await run('token file missing', input({ probe: config({ token: { file: join(dir.path, 'absent') } }) }));
     await run('env', input({ probe: config({ token: { env: 'TOKEN' } }) }), deps({ env: { TOKEN: 'env-token-value-not-a-jwt-xyz' } }));
     secrets.add('env-token-value-not-a-jwt-xyz');
   });
@@ -211,7 +193,7 @@ describe('secrets never leave the STS parts', () => {
     assert.equal(success.token.source, 'clientCredentials');
     assert.equal(success.assumedRole?.subject, 'canary');
 
-    const wrongSecretPath = join(dir, 'wrong-secret');
+    const wrongSecretPath = join(dir.path, 'wrong-secret');
     await writeFile(wrongSecretPath, 'Wr0ng-S3cret-also-private');
     secrets.add('Wr0ng-S3cret-also-private');
     assert.equal((await run('wrong secret', opInput({ probe: cc({ clientSecretFile: wrongSecretPath }) }))).token.reason, 'token_endpoint');
