@@ -32,7 +32,15 @@ function servedSocket(leafSha1: string, intermediateSha1: string) {
   const leaf = { ...cert('idp.example', 'intermediate', leafSha1, 'Jan  1 00:00:00 2030 GMT'), issuerCertificate: intermediate };
   const servedIntermediate = new X509Certificate(pki.intermediatePem);
   // The real leaf, whose issuerCertificate is the served intermediate (as Node links them).
-  const servedLeaf = Object.create(new X509Certificate(pki.leafPem), { issuerCertificate: { value: servedIntermediate } }) as X509Certificate;
+  // A proxy, not Object.create: Node 24's X509Certificate getters refuse any other `this`.
+  const realLeaf = new X509Certificate(pki.leafPem);
+  const servedLeaf = new Proxy(realLeaf, {
+    get(target, property) {
+      if (property === 'issuerCertificate') return servedIntermediate;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
   const socket = {
     fullReads: 0,
     servedReads: 0,
