@@ -70,6 +70,7 @@ export interface Config {
   readonly alertmanager: ParsedConfig['alertmanager'];
   readonly alerts: ParsedConfig['alerts'];
   readonly state: ParsedConfig['state'];
+  readonly metrics: ParsedConfig['metrics'];
 }
 
 /** A configuration that cannot be used; `errors` holds one line per problem. */
@@ -296,6 +297,7 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
     alertmanager: config.alertmanager,
     alerts: config.alerts,
     state: config.state,
+    metrics: config.metrics,
   });
 }
 

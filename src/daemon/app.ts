@@ -83,7 +83,11 @@ function sameTarget(a: IdpTarget, b: IdpTarget): boolean {
 
 export function createApp(initial: Config, deps: AppDeps) {
   const { logger } = deps;
-  const metrics = createMetrics(deps.registry, { version: deps.version, defaultMetrics: deps.defaultMetrics ?? true });
+  const metrics = createMetrics(deps.registry, {
+    version: deps.version,
+    defaultMetrics: deps.defaultMetrics ?? true,
+    requestHistograms: initial.metrics.requestHistograms,
+  });
   const scheduler = createScheduler({
     onOverrun: (name) => {
       metrics.recordOverrun(name);
@@ -265,6 +269,7 @@ export function createApp(initial: Config, deps: AppDeps) {
     for (const target of next.idps) if (!states.has(target.name)) schedule(target);
     // Resolves the alerts of IdPs, probes and regions that left the configuration.
     alerting.update(next);
+    metrics.setRequestHistograms(next.metrics.requestHistograms);
     config = next;
   }
 
