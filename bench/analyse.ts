@@ -68,9 +68,11 @@ export interface Accuracy {
    * UNCERTAINTY_SLACK_MS. `runs`: matched runs whose uncertainty was read; `excessMs`: the
    * error beyond the declared uncertainty (error − uncertainty), whose positive tail is
    * what breaks the claim; `deflated`: runs measured shorter than the truth by more than
-   * the slack (lag only lengthens a reading, so these would be another kind of error).
+   * the slack (lag only lengthens a reading, so these would be another kind of error);
+   * `exactErrorMs`: the chain error of the runs declared exact (uncertainty 0), which is
+   * the request and response transit the fixture's clock cannot see.
    */
-  uncertainty: { runs: number; holds: number; deflated: number; excessMs: Summary; declaredMs: Summary };
+  uncertainty: { runs: number; holds: number; deflated: number; excessMs: Summary; declaredMs: Summary; exactErrorMs: Summary };
   classification: {
     chains49: number;
     chains49CalledOver: number;
@@ -191,6 +193,7 @@ export function analyse(
   let trustedRunsOverErrorBound = 0;
   const excess: number[] = [];
   const declared: number[] = [];
+  const exact: number[] = [];
   let uncertaintyHolds = 0;
   let deflated = 0;
 
@@ -266,6 +269,7 @@ export function analyse(
     if (uncertaintySeconds !== null) {
       const uncertaintyMs = uncertaintySeconds * 1000;
       declared.push(uncertaintyMs);
+      if (uncertaintyMs === 0) exact.push(error);
       excess.push(error - uncertaintyMs);
       if (error <= uncertaintyMs + UNCERTAINTY_SLACK_MS) uncertaintyHolds++;
       if (error < -UNCERTAINTY_SLACK_MS) deflated++;
@@ -296,7 +300,7 @@ export function analyse(
     fixtureLatenessMs: summarise(lateness),
     requestNoticeMs: summarise(requestNotice),
     responseNoticeMs: summarise(responseNotice),
-    uncertainty: { runs: excess.length, holds: uncertaintyHolds, deflated, excessMs: summarise(excess), declaredMs: summarise(declared) },
+    uncertainty: { runs: excess.length, holds: uncertaintyHolds, deflated, excessMs: summarise(excess), declaredMs: summarise(declared), exactErrorMs: summarise(exact) },
     classification,
   };
 }

@@ -174,6 +174,7 @@ function accuracyRows(accuracies: (Accuracy | null)[]): [string, string[]][] {
     ],
     ['declared uncertainty: p50 / p99 / max (ms)', cell((a) => dist(a.uncertainty.declaredMs))],
     ['chain error beyond the declared uncertainty: p50 / p99 / max (ms)', cell((a) => dist(a.uncertainty.excessMs))],
+    ['chain error of the runs declared exact (uncertainty 0): p50 / p99 / max (ms), n', cell((a) => `${dist(a.uncertainty.exactErrorMs)}, ${count(a.uncertainty.exactErrorMs.count)}`)],
     ['runs measured shorter than the truth by > 1 ms', cell((a) => (a.uncertainty.runs === 0 ? '–' : count(a.uncertainty.deflated)))],
   ];
 }
