@@ -16,8 +16,14 @@ import { NEAR_BUDGET_MS, type IdpSpec } from './scenario.js';
 import { summarise, type Summary } from './lib/stats.js';
 import type { ClientRequest, ClientRun, ServerRecord } from './types.js';
 
-/** A near-budget chain is misjudged when its measured error exceeds this (ms). */
+/** Unflagged runs whose chain error exceeds this (ms) are counted (a tracked figure, not a bound). */
 export const TRUSTED_ERROR_MS = 5;
+/**
+ * The uncertainty claim (docs/metrics.md): a run's chain is too long by at most its
+ * declared uncertainty (`oidc_fetch_chain_timing_uncertainty_seconds`), give or take
+ * this much (ms).
+ */
+export const UNCERTAINTY_SLACK_MS = 1;
 
 export interface Accuracy {
   runs: number;
@@ -57,6 +63,16 @@ export interface Accuracy {
   requestNoticeMs: Summary;
   /** Server wrote the headers → client took its headers timestamp: response transit plus the prober's delay. */
   responseNoticeMs: Summary;
+  /**
+   * The uncertainty claim, checked per run: measured − truth <= declared uncertainty +
+   * UNCERTAINTY_SLACK_MS. `runs`: matched runs whose uncertainty was read; `excessMs`: the
+   * error beyond the declared uncertainty (error − uncertainty), whose positive tail is
+   * what breaks the claim; `deflated`: runs measured shorter than the truth by more than
+   * the slack (lag only lengthens a reading, so these would be another kind of error);
+   * `exactErrorMs`: the chain error of the runs declared exact (uncertainty 0), which is
+   * the request and response transit the fixture's clock cannot see.
+   */
+  uncertainty: { runs: number; holds: number; deflated: number; excessMs: Summary; declaredMs: Summary; exactErrorMs: Summary };
   classification: {
     chains49: number;
     chains49CalledOver: number;
@@ -144,6 +160,8 @@ export function analyse(
     flagged: (run: ClientRun) => boolean | null;
     /** Whether the prober flags runs at all (else every run is reported as fact). */
     flags: boolean;
+    /** The uncertainty it declared for the run's chain, seconds; null when it declares none or it is unknown. */
+    uncertainty?: (run: ClientRun) => number | null;
   },
   /** Whether the requests' startWallMs is the prober's own connect time (so the notice split is meaningful). */
   clientClock = true,
@@ -173,6 +191,11 @@ export function analyse(
   let flaggedRuns: number | null = judge.flags ? 0 : null;
   let unknownFlagRuns = 0;
   let trustedRunsOverErrorBound = 0;
+  const excess: number[] = [];
+  const declared: number[] = [];
+  const exact: number[] = [];
+  let uncertaintyHolds = 0;
+  let deflated = 0;
 
   for (const run of runs) {
     const spec = specByName.get(run.idp);
@@ -242,6 +265,15 @@ export function analyse(
       if (Math.abs(error) > TRUSTED_ERROR_MS) trustedRunsOverErrorBound++;
     }
     if (spec.kind === 'chain-4.9s' || spec.kind === 'chain-5.1s') chainNear.push(error);
+    const uncertaintySeconds = judge.uncertainty?.(run) ?? null;
+    if (uncertaintySeconds !== null) {
+      const uncertaintyMs = uncertaintySeconds * 1000;
+      declared.push(uncertaintyMs);
+      if (uncertaintyMs === 0) exact.push(error);
+      excess.push(error - uncertaintyMs);
+      if (error <= uncertaintyMs + UNCERTAINTY_SLACK_MS) uncertaintyHolds++;
+      if (error < -UNCERTAINTY_SLACK_MS) deflated++;
+    }
   }
 
   return {
@@ -268,6 +300,7 @@ export function analyse(
     fixtureLatenessMs: summarise(lateness),
     requestNoticeMs: summarise(requestNotice),
     responseNoticeMs: summarise(responseNotice),
+    uncertainty: { runs: excess.length, holds: uncertaintyHolds, deflated, excessMs: summarise(excess), declaredMs: summarise(declared), exactErrorMs: summarise(exact) },
     classification,
   };
 }

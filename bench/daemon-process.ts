@@ -9,7 +9,8 @@
  * (FloorJob → FloorRaw: Node's bare HTTPS client, bench/node-floor.ts).
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { gzipped } from '../src/server/compression.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '../src/daemon/app.js';
 import { parseConfig, type Config } from '../src/config/load.js';
@@ -112,22 +113,29 @@ function verdictOf(result: IdpProbeResult): DaemonVerdict {
     chainSeconds: result.chain.seconds,
     overBudget: result.chain.overBudget,
     suspect: result.timing.suspect,
-    maxLoopLagSeconds: result.timing.totalLoopLagSeconds,
+    uncertaintySeconds: result.timing.totalLoopLagSeconds,
   };
 }
 
 type Chunked = { chunks(): AsyncIterable<string> };
 
+const IDP_LABEL = /[{,]idp="([^"\\]*)"/;
+
 /**
  * Reads the exposition a chunk at a time, as the server sends it (a chunk holds whole
- * lines): its size, its series, and the sum of the named counters. One string of the
- * whole exposition (29 MB at 5,000 IdPs) and its lines would be the bench's garbage,
- * not the daemon's.
+ * lines): its size, its series, the sum of the named counters, and the series of each
+ * IdP whose health is ok. One string of the whole exposition (14-29 MB at 5,000 IdPs)
+ * and its lines would be the bench's garbage, not the daemon's.
  */
-async function readExposition(metrics: Chunked, counters: readonly string[]): Promise<{ bytes: number; series: number; sums: number[] }> {
+async function readExposition(
+  metrics: Chunked,
+  counters: readonly string[],
+): Promise<{ bytes: number; series: number; sums: number[]; healthySeries: ScaleRaw['healthySeries'] }> {
   let bytes = 0;
   let series = 0;
   const sums = counters.map(() => 0);
+  const perIdp = new Map<string, number>();
+  const healthy = new Set<string>();
   for await (const chunk of metrics.chunks()) {
     bytes += Buffer.byteLength(chunk);
     for (const line of chunk.split('\n')) {
@@ -136,9 +144,16 @@ async function readExposition(metrics: Chunked, counters: readonly string[]): Pr
       counters.forEach((name, index) => {
         if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sums[index]! += Number(line.slice(line.lastIndexOf(' ') + 1));
       });
+      const idp = IDP_LABEL.exec(line)?.[1];
+      if (idp === undefined) continue;
+      perIdp.set(idp, (perIdp.get(idp) ?? 0) + 1);
+      if (line.startsWith('oidc_idp_health{') && line.endsWith(' 0')) healthy.add(idp);
     }
   }
-  return { bytes, series, sums };
+  const counts = [...healthy].map((idp) => perIdp.get(idp) ?? 0);
+  const healthySeries =
+    counts.length === 0 ? null : { max: Math.max(...counts), mean: counts.reduce((sum, count) => sum + count, 0) / counts.length, idps: counts.length };
+  return { bytes, series, sums, healthySeries };
 }
 
 /** Times one pass over the exposition's chunks, as a scrape makes it (no socket). */
@@ -146,6 +161,14 @@ async function timeRender(metrics: Chunked): Promise<number> {
   const start = performance.now();
   for await (const chunk of metrics.chunks()) Buffer.byteLength(chunk);
   return performance.now() - start;
+}
+
+/** Times one pass through the server's gzip stream (src/server/compression.ts), to the last compressed byte. */
+async function timeGzipRender(metrics: Chunked): Promise<{ ms: number; bytes: number }> {
+  const start = performance.now();
+  let bytes = 0;
+  for await (const chunk of gzipped(Readable.from(metrics.chunks(), { objectMode: false }))) bytes += (chunk as Buffer).length;
+  return { ms: performance.now() - start, bytes };
 }
 
 /** What the bench observes of the daemon: each probe's requests, and each result as the app receives it. */
@@ -273,13 +296,23 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
   loopDelay.disable();
 
   const renderMs: number[] = [];
-  for (let i = 0; i < 5; i++) renderMs.push(await timeRender(daemon.app.metrics));
+  const gzipRenderMs: number[] = [];
+  let gzipBytes = 0;
+  for (let i = 0; i < 5; i++) {
+    renderMs.push(await timeRender(daemon.app.metrics));
+    const gzip = await timeGzipRender(daemon.app.metrics);
+    gzipRenderMs.push(gzip.ms);
+    gzipBytes = gzip.bytes;
+  }
   const exposition = await readExposition(daemon.app.metrics, ['idp_canary_probe_overruns_total', 'idp_canary_timing_suspect_runs_total']);
   const injectMs: number[] = [];
+  const injectGzipMs: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const start = performance.now();
-    await daemon.server.inject({ method: 'GET', url: '/metrics' });
-    injectMs.push(performance.now() - start);
+    for (const [list, headers] of [[injectMs, {}], [injectGzipMs, { 'accept-encoding': 'gzip' }]] as const) {
+      const start = performance.now();
+      await daemon.server.inject({ method: 'GET', url: '/metrics', headers });
+      list.push(performance.now() - start);
+    }
   }
 
   let unmatchedVerdicts = 0;
@@ -317,9 +350,13 @@ async function runScale(job: ScaleJob): Promise<ScaleRaw> {
     heapUsedMaxBytes,
     scrapes,
     renderMs,
+    gzipRenderMs,
     renderBytes: exposition.bytes,
+    gzipBytes,
     renderSeries: exposition.series,
+    healthySeries: exposition.healthySeries,
     injectMs,
+    injectGzipMs,
     overruns: exposition.sums[0]!,
     suspectRunsMetric: exposition.sums[1]!,
     lagMonitor: true,

@@ -1,19 +1,25 @@
 /**
- * The floor for any prober written for Node: the requests the daemon and
- * blackbox_exporter make (each IdP's discovery URL, then its JWKS URL, once per period,
- * at the scheduler's offsets), each on a cold connection through `node:https` with no
- * agent, and nothing else: no phase timing, no checks, no metrics, no second thread.
- * Its CPU per request is what Node's own HTTP and TLS stack costs at that rate, the
- * part of the daemon's CPU no code of ours can remove. Runs in a fresh process
+ * A client alone over the requests the daemon and blackbox_exporter make (each IdP's
+ * discovery URL, then its JWKS URL, once per period, at the scheduler's offsets), each on
+ * a cold connection, and nothing else: no checks, no metrics, no second thread. Its CPU
+ * per request is what that client costs at that rate. Runs in a fresh process
  * (bench/daemon-process.ts, job `floor`) that trusts the fixture CA as the daemon does.
+ *
+ * - `node`: `node:https` with no agent and no phase timing: the floor for any prober
+ *   written for Node, the part of the daemon's CPU no code of ours can remove;
+ * - `layer`: the daemon's own HTTP layer (src/http/timed-request.ts): phase timings, the
+ *   served chain, the name check, the body cap;
+ * - `undici`: the same connection work with undici's HTTP framing (bench/undici-http.ts).
  */
 import { request } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createHttp } from '../src/http/timed-request.js';
 import { maxJitterMs, offsetMs } from '../src/schedule/spread.js';
 import { roundSettleMs, WARMUP_CONCURRENCY } from './scenario.js';
-import type { FloorJob, FloorRaw } from './types.js';
+import { createUndiciHttp } from './undici-http.js';
+import type { FloorClient, FloorJob, FloorRaw } from './types.js';
 
 /**
  * One trust store for every connection, as the daemon keeps one per CA: without it Node
@@ -37,8 +43,28 @@ function get(url: string): Promise<Buffer | null> {
   });
 }
 
+/** The daemon's limits on a body, as the bench's daemon configuration leaves them. */
+const MAX_BODY_BYTES = 1_048_576;
+
+/** GET `url` with the chosen client; the body when the status is 200, else null. Never throws. */
+function getter(client: FloorClient): (url: string) => Promise<Buffer | null> {
+  if (client === 'node') return get;
+  if (client === 'layer') {
+    const fetch = createHttp({ userAgent: 'idp-canary-bench' });
+    return async (url) => {
+      const outcome = await fetch(url, { timeoutMs: 10_000, maxBodyBytes: MAX_BODY_BYTES });
+      return outcome.ok && outcome.response.status === 200 ? outcome.response.body : null;
+    };
+  }
+  const fetch = createUndiciHttp('idp-canary-bench');
+  return async (url) => {
+    const outcome = await fetch(url, { maxBodyBytes: MAX_BODY_BYTES });
+    return outcome.ok && outcome.status === 200 ? outcome.body : null;
+  };
+}
+
 /** One run: discovery, then the JWKS it names. Returns the requests made and whether the run failed. */
-async function run(issuer: string): Promise<{ requests: number; failed: boolean }> {
+async function run(get: (url: string) => Promise<Buffer | null>, issuer: string): Promise<{ requests: number; failed: boolean }> {
   const discovery = await get(`${issuer}/.well-known/openid-configuration`);
   if (discovery === null) return { requests: 1, failed: true };
   try {
@@ -53,12 +79,13 @@ async function run(issuer: string): Promise<{ requests: number; failed: boolean 
 }
 
 export async function runFloor(job: FloorJob): Promise<FloorRaw> {
+  const get = getter(job.client);
   // The same warm-up as the daemon's: back to back, so that the window measures a warm process.
   const warmUntil = performance.now() + job.warmupMs;
   await Promise.all(
     Array.from({ length: WARMUP_CONCURRENCY }, async (_, worker) => {
       for (let index = worker; performance.now() < warmUntil; index += WARMUP_CONCURRENCY) {
-        await run(job.warmupIssuers[index % job.warmupIssuers.length]!);
+        await run(get, job.warmupIssuers[index % job.warmupIssuers.length]!);
       }
     }),
   );
@@ -74,7 +101,7 @@ export async function runFloor(job: FloorJob): Promise<FloorRaw> {
       const at = firstTickMs + round * periodMs + offsetMs(spec.name, periodMs) + Math.floor(Math.random() * jitterMs);
       runs.push(
         sleep(at - Date.now())
-          .then(() => run(`${job.origin}/${spec.name}`))
+          .then(() => run(get, `${job.origin}/${spec.name}`))
           .then((outcome) => {
             requests += outcome.requests;
             if (outcome.failed) failed++;

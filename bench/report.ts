@@ -30,7 +30,21 @@ export interface ScaleResult {
   eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
   rssMaxMB: number;
   heapUsedMaxMB: number;
-  metrics: { renderMsMax: number; injectMsMax: number; scrapeMsMax: number | null; scrapes: number; bytes: number; series: number | null };
+  metrics: {
+    renderMsMax: number;
+    /** The same pass through the server's gzip stream. */
+    gzipRenderMsMax: number;
+    injectMsMax: number;
+    injectGzipMsMax: number;
+    /** Scrapes over a socket during the window (with Accept-Encoding: gzip, as Prometheus). */
+    scrapeMsMax: number | null;
+    scrapes: number;
+    scrapesGzip: number;
+    bytes: number;
+    gzipBytes: number;
+    series: number | null;
+    healthySeries: { max: number; mean: number; idps: number } | null;
+  };
   overruns: number;
   suspectRunsMetric: number | null;
   lagMonitor: boolean;
@@ -76,9 +90,12 @@ export interface Comparison {
   chainErrorP99: { ours: number | null; theirs: number | null; ratio: number | null };
 }
 
-/** Node's bare HTTPS client over the same requests at the same rate (bench/node-floor.ts). */
+/** A client alone over the same requests at the same rate (bench/node-floor.ts). */
 export interface FloorResult {
   label: string;
+  idps: number;
+  /** node: Node's bare HTTPS client; layer: the daemon's HTTP layer alone; undici: undici's framing on the same connection. */
+  client: 'node' | 'layer' | 'undici';
   requests: number;
   failedRuns: number;
   cpuMsPerRequest: number | null;
@@ -102,7 +119,7 @@ export interface BenchResult {
   saturation: SaturationResult[];
   blackbox: BlackboxResult | { skipped: string };
   comparison: Comparison | null;
-  floor: FloorResult | null;
+  floors: FloorResult[];
   bounds: Bound[];
   notes: string[];
 }
@@ -151,6 +168,14 @@ function accuracyRows(accuracies: (Accuracy | null)[]): [string, string[]][] {
       ),
     ],
     ['TLS sessions resumed (cold: 0)', cell((a) => count(a.sessionsReused))],
+    [
+      '**measured − truth <= declared uncertainty + 1 ms** (share of runs)',
+      cell((a) => (a.uncertainty.runs === 0 ? '–' : `${ms((100 * a.uncertainty.holds) / a.uncertainty.runs, 2)} % of ${count(a.uncertainty.runs)}`)),
+    ],
+    ['declared uncertainty: p50 / p99 / max (ms)', cell((a) => dist(a.uncertainty.declaredMs))],
+    ['chain error beyond the declared uncertainty: p50 / p99 / max (ms)', cell((a) => dist(a.uncertainty.excessMs))],
+    ['chain error of the runs declared exact (uncertainty 0): p50 / p99 / max (ms), n', cell((a) => `${dist(a.uncertainty.exactErrorMs)}, ${count(a.uncertainty.exactErrorMs.count)}`)],
+    ['runs measured shorter than the truth by > 1 ms', cell((a) => (a.uncertainty.runs === 0 ? '–' : count(a.uncertainty.deflated)))],
   ];
 }
 
@@ -184,10 +209,18 @@ export function renderMarkdown(result: BenchResult): string {
     ['event-loop utilisation', extra((s) => `${ms(100 * s.eventLoopUtilization, 1)} %`)],
     ['RSS max (MB)', extra((s) => ms(s.rssMaxMB, 1), blackbox ? ms(blackbox.rssMaxMB, 1) : '–')],
     [
-      '/metrics render: chunks() / inject / scrapes in window, max (ms)',
-      extra((s) => `${ms(s.metrics.renderMsMax, 1)} / ${ms(s.metrics.injectMsMax, 1)} / ${ms(s.metrics.scrapeMsMax, 1)}`),
+      '/metrics render, plain / gzip, max (ms)',
+      extra((s) => `${ms(s.metrics.renderMsMax, 1)} / ${ms(s.metrics.gzipRenderMsMax, 1)}`),
     ],
-    ['/metrics size (KB, series)', extra((s) => `${ms(s.metrics.bytes / 1024, 0)} KB, ${count(s.metrics.series)}`)],
+    [
+      '/metrics through the server: inject plain / inject gzip / scrapes over a socket (gzip), max (ms)',
+      extra((s) => `${ms(s.metrics.injectMsMax, 1)} / ${ms(s.metrics.injectGzipMsMax, 1)} / ${ms(s.metrics.scrapeMsMax, 1)} (${s.metrics.scrapesGzip} of ${s.metrics.scrapes} gzip)`),
+    ],
+    ['/metrics size: plain / gzip (KB), series', extra((s) => `${ms(s.metrics.bytes / 1024, 0)} / ${ms(s.metrics.gzipBytes / 1024, 0)} KB, ${count(s.metrics.series)}`)],
+    [
+      'series per healthy IdP: most / mean (healthy IdPs)',
+      extra((s) => (s.metrics.healthySeries ? `${s.metrics.healthySeries.max} / ${ms(s.metrics.healthySeries.mean, 1)} (${count(s.metrics.healthySeries.idps)})` : '–')),
+    ],
     ['overruns (idp_canary_probe_overruns_total)', extra((s) => count(s.overruns))],
     ['fixture process: CPU per request / loop lag p99 (ms)', extra((s) => `${ms(s.fixture.cpuMsPerRequest)} / ${ms(s.fixture.eventLoopDelayP99Ms, 1)}`)],
   ];
@@ -226,16 +259,30 @@ export function renderMarkdown(result: BenchResult): string {
   } else if ('skipped' in result.blackbox) {
     out.push(`blackbox_exporter: skipped (${result.blackbox.skipped}).`, '');
   }
-  if (result.floor) {
-    const f = result.floor;
-    const ours = result.scales.find((s) => s.label === f.label)?.cpuMsPerRequest;
+  if (result.floors.length > 0) {
+    const names = { node: "Node's bare HTTPS client (the floor)", layer: "the daemon's HTTP layer alone", undici: 'undici Client, custom connect (same connection)' };
     out.push(
-      `Node's own HTTPS client alone (${f.label}; bench/node-floor.ts): the same requests at the same rate, each on a cold ` +
-        `connection, and nothing else. No prober written for Node spends less per request. CPU per request: ` +
-        `${ms(f.cpuMsPerRequest, 3)} ms (${count(f.requests)} requests, ${count(f.failedRuns)} failed runs); idp-canary ${ms(ours, 3)} ms` +
-        `${'skipped' in result.blackbox ? '' : `; blackbox_exporter ${ms(result.blackbox.cpuMsPerProbe, 3)} ms`}.`,
+      'Clients alone over the same requests at the same rate, each on a cold connection, right after the daemon (bench/node-floor.ts):',
+      '',
+      table(
+        ['scale', 'client', 'requests (failed runs)', 'CPU per request (ms)', 'idp-canary / this'],
+        result.floors.map((f) => {
+          const ours = result.scales.find((s) => s.label === f.label)?.cpuMsPerRequest ?? null;
+          return [f.label, [names[f.client], `${count(f.requests)} (${count(f.failedRuns)})`, ms(f.cpuMsPerRequest, 3), ms(ours !== null && f.cpuMsPerRequest ? ours / f.cpuMsPerRequest : null)]];
+        }),
+      ),
       '',
     );
+    const layer = result.floors.find((f) => f.client === 'layer');
+    const undici = result.floors.find((f) => f.client === 'undici' && f.label === layer?.label);
+    if (layer && undici && layer.cpuMsPerRequest && undici.cpuMsPerRequest) {
+      const ratio = undici.cpuMsPerRequest / layer.cpuMsPerRequest;
+      out.push(
+        `undici against the current HTTP layer (${layer.label}): ${ms(undici.cpuMsPerRequest, 3)} against ${ms(layer.cpuMsPerRequest, 3)} ms per request, ` +
+          `${ratio >= 1 ? '+' : '−'}${ms(Math.abs(ratio - 1) * 100, 1)} % (${Math.abs(ratio - 1) <= 0.05 ? 'within' : 'outside'} 5 %).`,
+        '',
+      );
+    }
   }
 
   out.push(

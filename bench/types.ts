@@ -49,7 +49,8 @@ export interface DaemonVerdict {
   overBudget: boolean | null;
   /** Whether the daemon flagged the run's timings as suspect; null when it has no such flag. */
   suspect: boolean | null;
-  maxLoopLagSeconds: number | null;
+  /** The uncertainty it declared on the chain (`timing.totalLoopLagSeconds`, exported as oidc_fetch_chain_timing_uncertainty_seconds). */
+  uncertaintySeconds: number | null;
 }
 
 /** One IdP run: its requests in order, and what the daemon concluded. */
@@ -88,15 +89,21 @@ export interface ScaleRaw {
   eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
   rssMaxBytes: number;
   heapUsedMaxBytes: number;
-  /** /metrics via fastify inject during the window (what a 15 s scrape costs). */
-  scrapes: { ms: number; bytes: number }[];
-  /** metrics.render() after the window. */
+  /** GET /metrics over a socket from another process during the window, with `Accept-Encoding: gzip` as Prometheus sends it. */
+  scrapes: { ms: number; bytes: number; encoding?: string }[];
+  /** One pass over the exposition's chunks after the window (no socket). */
   renderMs: number[];
+  /** The same pass through the server's gzip stream, to the last compressed byte. */
+  gzipRenderMs: number[];
   renderBytes: number;
+  gzipBytes: number;
   /** Sample lines in the exposition. */
   renderSeries: number;
-  /** GET /metrics through fastify inject after the window. */
+  /** Series per IdP whose `oidc_idp_health` is 0 (ok): the most any had, the mean, and how many there were. */
+  healthySeries: { max: number; mean: number; idps: number } | null;
+  /** GET /metrics through fastify inject after the window: plain, and with Accept-Encoding: gzip. */
   injectMs: number[];
+  injectGzipMs: number[];
   overruns: number;
   suspectRunsMetric: number | null;
   /** Whether the daemon under test has the event-loop lag monitor. */
@@ -124,8 +131,16 @@ export interface SaturationRaw {
   rssMaxBytes: number;
 }
 
-/** Node's bare HTTPS client over the same requests (bench/node-floor.ts). */
+/**
+ * Who makes the requests of a client-cost job (bench/node-floor.ts): Node's bare HTTPS
+ * client (the floor), the daemon's own HTTP layer alone (src/http/timed-request.ts), or
+ * an undici Client over the same timed connection (bench/undici-http.ts).
+ */
+export type FloorClient = 'node' | 'layer' | 'undici';
+
+/** A client alone over the same requests as the daemon, at the same rate (bench/node-floor.ts). */
 export interface FloorJob {
+  client: FloorClient;
   specs: IdpSpec[];
   origin: string;
   periodSeconds: number;

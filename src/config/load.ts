@@ -91,6 +91,7 @@ export interface Config {
   readonly state: ParsedConfig['state'];
   /** Absent unless `inventory:` is configured. */
   readonly inventory?: ResolvedInventory;
+  readonly metrics: ParsedConfig['metrics'];
 }
 
 /** A configuration that cannot be used; `errors` holds one line per problem. */
@@ -318,6 +319,7 @@ export async function parseConfig(text: string, source: string, options: LoadOpt
     control: config.control,
     alerts: config.alerts,
     state: config.state,
+    metrics: config.metrics,
     ...(config.inventory === undefined
       ? {}
       : {

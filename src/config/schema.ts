@@ -349,6 +349,18 @@ export const configSchema = z
         file: z.string().default(''),
       })
       .prefault({}),
+    metrics: z
+      .strictObject({
+        requestHistograms: z
+          .boolean()
+          .default(false)
+          .meta({
+            description:
+              'Also export oidc_check_duration_seconds, a histogram per IdP and check (32 series per IdP); the fetch chain histogram is always exported',
+          }),
+      })
+      .prefault({})
+      .meta({ description: 'What /metrics exports beyond the defaults (docs/metrics.md)' }),
     inventory: inventory.optional(),
   })
   .superRefine((config, ctx) => {

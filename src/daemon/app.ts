@@ -97,7 +97,11 @@ function sameTarget(a: IdpTarget, b: IdpTarget): boolean {
 
 export function createApp(initial: Config, deps: AppDeps) {
   const { logger } = deps;
-  const metrics = createMetrics(deps.registry, { version: deps.version, defaultMetrics: deps.defaultMetrics ?? true });
+  const metrics = createMetrics(deps.registry, {
+    version: deps.version,
+    defaultMetrics: deps.defaultMetrics ?? true,
+    requestHistograms: initial.metrics.requestHistograms,
+  });
   const scheduler = createScheduler({
     onOverrun: (name) => {
       metrics.recordOverrun(name);
@@ -301,6 +305,7 @@ export function createApp(initial: Config, deps: AppDeps) {
     // Resolves the alerts of IdPs, probes and regions that left the configuration.
     alerting.update(next);
     scheduleControls(next.control, config.control);
+    metrics.setRequestHistograms(next.metrics.requestHistograms);
     config = next;
   }
 

@@ -124,6 +124,11 @@ export class Family {
     }
   }
 
+  /** Removes every series. */
+  clear(): void {
+    this.groups.clear();
+  }
+
   /** The value of one series, or undefined (histograms: the observation count). */
   get(labels: Labels): number | undefined {
     const series = this.find(labels);

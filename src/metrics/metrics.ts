@@ -15,9 +15,16 @@ export const NOTIFICATION_RESULTS = ['success', 'error', 'dropped'] as const;
 export type NotificationResult = (typeof NOTIFICATION_RESULTS)[number];
 
 /**
- * Buckets dense around STS's 5 s budget, so "4.9 s or 5.1 s" is visible in a histogram,
- * and few elsewhere: each bucket is a series per IdP and check, and at thousands of IdPs
- * every series costs render time on /metrics.
+ * The fetch chain histogram's buckets, exported for every IdP: only what the STS budget's
+ * SLO needs. 5 is the budget (runs within it); 4.5 and 5.5 put a 4.9 s and a 5.1 s chain
+ * on either side of it and let a quantile near the budget be read to half a second; 1
+ * tells a healthy chain from a slow one. Every bucket is a series per IdP (5,000 series
+ * at 5,000 IdPs); the last value of each chain is `oidc_fetch_chain_seconds`.
+ */
+export const CHAIN_BUCKETS = [1, 4.5, 5, 5.5];
+/**
+ * Finer buckets for the opt-in per-check request histograms and the STS attempts, of
+ * which there are few: dense around STS's 5 s budget, a few below it.
  */
 export const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 3, 4, 4.5, 5, 5.5, 6, 7.5, 10];
 /** At most this many `oidc_jwks_key_info` series per IdP: a cardinality cap (IAM reads up to this many keys of each type, RSA and EC). */
@@ -29,6 +36,8 @@ export interface MetricsOptions {
   version: string;
   /** Also collect prom-client's default process and Node.js metrics. */
   defaultMetrics?: boolean;
+  /** Export `oidc_check_duration_seconds` (`metrics.requestHistograms`); default off. */
+  requestHistograms?: boolean;
 }
 
 const family = (type: FamilyType, options: Omit<FamilyOptions, 'type'>) => new Family({ ...options, type });
@@ -58,14 +67,14 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     checkSuccess: family('gauge', { name: 'oidc_check_success', help: 'Whether the last check succeeded (1) or failed (0).', labelNames: check }),
     checkDuration: family('histogram', { name: 'oidc_check_duration_seconds', help: 'Duration of each check request, all phases.', labelNames: check, buckets: LATENCY_BUCKETS }),
     checkPhase: family('gauge', { name: 'oidc_check_phase_seconds', help: 'Duration of each phase of the last check request.', labelNames: [...check, 'phase'] }),
-    checkStatus: family('gauge', { name: 'oidc_check_status_code', help: 'HTTP status of the last check (0 = no response).', labelNames: check }),
+    checkStatus: family('gauge', { name: 'oidc_check_status_code', help: 'HTTP status of the last check when it failed (0 = no response); absent after a pass, which means 200.', labelNames: check }),
     checkFailures: family('counter', { name: 'oidc_check_failures_total', help: 'Failed checks by reason.', labelNames: [...check, 'reason'] }),
-    checkLastRun: family('gauge', { name: 'oidc_check_last_run_timestamp_seconds', help: 'When the last check started.', labelNames: check }),
+    checkLastRun: family('gauge', { name: 'oidc_check_last_run_timestamp_seconds', help: 'When the last run started (check="discovery": discovery and JWKS of a run start together).', labelNames: check }),
     checkBytes: family('gauge', { name: 'oidc_check_response_bytes', help: 'Body size of the last response.', labelNames: check }),
     checkCacheable: family('gauge', { name: 'oidc_check_cacheable', help: '0 when Cache-Control has no-cache, no-store or max-age=0, or Pragma: no-cache (STS will not cache).', labelNames: check }),
-    checkMaxAge: family('gauge', { name: 'oidc_check_cache_max_age_seconds', help: 'Freshness lifetime the response declared (absent when none).', labelNames: check }),
+    checkMaxAge: family('gauge', { name: 'oidc_check_cache_max_age_seconds', help: 'Freshness lifetime the JWKS response declared, what STS caches it for at most (absent when none; check is always jwks).', labelNames: check }),
     chainSeconds: family('gauge', { name: 'oidc_fetch_chain_seconds', help: 'Discovery + JWKS durations of the last run, as STS walks them.', labelNames: idp }),
-    chainDuration: family('histogram', { name: 'oidc_fetch_chain_duration_seconds', help: 'Discovery + JWKS durations, as STS walks them.', labelNames: idp, buckets: LATENCY_BUCKETS }),
+    chainDuration: family('histogram', { name: 'oidc_fetch_chain_duration_seconds', help: 'Discovery + JWKS durations, as STS walks them.', labelNames: idp, buckets: CHAIN_BUCKETS }),
     chainBudget: family('gauge', { name: 'oidc_fetch_chain_budget_seconds', help: 'The budget the fetch chain is judged against (STS: 5 s).', labelNames: idp }),
     issuerMatch: family('gauge', { name: 'oidc_discovery_issuer_match', help: 'Whether the discovery issuer equals the configured issuer exactly.', labelNames: idp }),
     jwksKeys: family('gauge', { name: 'oidc_jwks_keys', help: 'Usable signing keys in the JWKS.', labelNames: idp }),
@@ -105,20 +114,29 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     health: family('gauge', { name: 'oidc_idp_health', help: "The IdP's worst finding on its last run: 0 ok, 1 warning, 2 failing.", labelNames: idp }),
   };
   m.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
+  // The per-check request histograms are opt-in: at 16 lines per IdP and check they were
+  // most of a healthy IdP's series, and the chain histogram (the STS budget's SLO) and the
+  // phase gauges tell the same story for alerts and dashboards.
+  let requestHistograms = options.requestHistograms ?? false;
   for (const result of NOTIFICATION_RESULTS) m.notifications.inc({ result }, 0);
 
   function recordCheck(name: string, result: CheckResult, startedAt: number): void {
     const labels = { idp: name, check: result.check };
     m.checkSuccess.set(labels, result.ok ? 1 : 0);
-    m.checkLastRun.set(labels, startedAt / 1000);
-    m.checkStatus.set(labels, result.status);
-    if (result.status !== 0 || result.ok) m.checkDuration.observe(labels, result.durationSeconds);
+    // One run timestamp per IdP: the JWKS request belongs to the run that discovery started.
+    if (result.check === 'discovery') m.checkLastRun.set(labels, startedAt / 1000);
+    // A pass means a 200: the status says something only when the check failed.
+    if (result.ok) m.checkStatus.remove(labels);
+    else m.checkStatus.set(labels, result.status);
+    if (requestHistograms && (result.status !== 0 || result.ok)) m.checkDuration.observe(labels, result.durationSeconds);
     for (const phase of PHASES) m.checkPhase.set({ ...labels, phase }, result.timings[phase]);
     if (!result.ok && result.reason !== null) m.checkFailures.inc({ ...labels, reason: result.reason });
     if (result.responseBytes !== null) m.checkBytes.set(labels, result.responseBytes);
     if (result.cache) {
       m.checkCacheable.set(labels, result.cache.cacheable ? 1 : 0);
-      if (result.cache.maxAgeSeconds === null) m.checkMaxAge.remove(labels);
+      // The JWKS's lifetime is the one that matters: it is what STS caches (discovery only
+      // says whether it is cacheable, oidc_check_cacheable).
+      if (result.cache.maxAgeSeconds === null || result.check !== 'jwks') m.checkMaxAge.remove(labels);
       else m.checkMaxAge.set(labels, result.cache.maxAgeSeconds);
     }
     if (result.tls) {
@@ -141,6 +159,8 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
   }
 
   const families = Object.values(m);
+  /** The families /metrics exports: an opt-in family that is off is left out, header and all. */
+  const exported = () => (requestHistograms ? families : families.filter((metric) => metric !== m.checkDuration));
   return {
     /**
      * The text exposition in chunks of some 64 kB, for `/metrics`. At 5,000 IdPs the
@@ -153,7 +173,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
       if (registry.getMetricsAsArray().length > 0) yield await registry.metrics();
       let pending: string[] = [];
       let size = 0;
-      for (const metric of families) {
+      for (const metric of exported()) {
         for (const piece of metric.pieces()) {
           pending.push(piece);
           size += piece.length;
@@ -174,13 +194,22 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
     },
     /** The Content-Type of the text exposition. */
     contentType: registry.contentType,
+    /**
+     * Turns the per-check request histograms on or off (a reload may change
+     * `metrics.requestHistograms`); turning them off drops their series.
+     */
+    setRequestHistograms(on: boolean): void {
+      if (!on) m.checkDuration.clear();
+      requestHistograms = on;
+    },
     /** Records one IdP probe run. */
     recordIdp(result: IdpProbeResult): void {
       const labels = { idp: result.idp };
       // Lag only inflates a reading: a suspect run's values are upper bounds, exported
       // like any other with their uncertainty beside them, never hidden.
+      // Created at an IdP's first suspect run (a series per healthy IdP saved; the
+      // share of suspect runs is summed over IdPs, where a missing first step is noise).
       if (result.timing.suspect) m.suspectRuns.inc(labels);
-      else m.suspectRuns.inc(labels, 0);
       recordCheck(result.idp, result.discovery, result.startedAt);
       if (result.jwks) recordCheck(result.idp, result.jwks, result.startedAt);
       else m.checkSuccess.set({ idp: result.idp, check: 'jwks' }, 0);

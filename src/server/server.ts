@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { App } from '../daemon/app.js';
 import { OPEN_ROUTES, challenges, isAuthorized } from './auth.js';
+import { acceptsGzip, gzipped } from './compression.js';
 import { STATUS_PAGE_CSP, statusPageParts } from './status-page/page.js';
 import { inChunks, statusJsonChunks } from './status-json.js';
 
@@ -46,8 +47,13 @@ export function createServer({ app }: ServerDeps): FastifyInstance {
       .send('Unauthorized\n');
   });
 
-  server.get('/metrics', async (_request, reply) => {
-    return reply.type(app.metrics.contentType).send(Readable.from(app.metrics.chunks(), { objectMode: false }));
+  // The text format 0.0.4 whatever the scraper prefers: OpenMetrics would add nothing
+  // this exposition uses (docs/metrics.md); gzip when asked, still streamed.
+  server.get('/metrics', async (request, reply) => {
+    const body = Readable.from(app.metrics.chunks(), { objectMode: false });
+    reply.type(app.metrics.contentType).header('vary', 'accept-encoding');
+    if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(body);
+    return reply.header('content-encoding', 'gzip').send(gzipped(body));
   });
 
   server.get('/-/healthy', async (_request, reply) => reply.type('text/plain').send('OK\n'));

@@ -92,6 +92,8 @@ describe('configuration loading', () => {
     ['unknown region, with the near names', idp('    sts:\n      - name: c\n        roleArn: arn:aws:iam::111122223333:role/x\n        regions: [us-east-1, eu-wast-1]\n        token: { env: T }\n'), ['idps[0].sts[0].regions[1]: unknown region "eu-wast-1" (it matches the aws naming pattern: if it is newer than this release, set endpoint); did you mean eu-west-1, eu-west-2, eu-west-3, ap-east-1, ca-west-1?']],
     ['role ARN in another partition than the region', idp('    sts:\n      - name: c\n        roleArn: arn:aws-us-gov:iam::111122223333:role/x\n        regions: [us-gov-west-1, us-east-1]\n        token: { env: T }\n'), ['idps[0].sts[0].regions[1]: role ARN is in partition aws-us-gov but region us-east-1 is in partition aws; STS in us-east-1 cannot assume it']],
     ['bad ratio', 'alerts:\n  budgetWarningRatio: 1.5\n', ['alerts.budgetWarningRatio: Too big: expected number to be <1']],
+    ['request histograms not a boolean', 'metrics:\n  requestHistograms: "yes"\n', ['metrics.requestHistograms: must be a boolean (got a string)']],
+    ['unknown metrics key', 'metrics:\n  requestHistogram: true\n', ['metrics.requestHistogram: unknown key']],
     ['YAML syntax', 'idps: [\n', ['YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1']],
   ];
   for (const [name, yaml, expected] of invalid) {

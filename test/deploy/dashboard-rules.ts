@@ -15,7 +15,9 @@
  *   the IdPs away.
  * - Every latency panel (unit seconds, a latency metric) draws the 5 s STS limit as a
  *   threshold line; a table colours its latency column at 5 s.
- * - Every metric a query uses is one the daemon exports and docs/metrics.md documents.
+ * - Every metric a query uses is one the daemon exports and docs/metrics.md documents; a
+ *   metric exported only with a configuration setting (`metrics.requestHistograms: true`)
+ *   may be used only by a panel whose description names that setting.
  */
 
 /** Metrics whose series carry `idp`, `probe`, `region`: what the variables must filter. */
@@ -187,8 +189,10 @@ function hasFiveSeconds(thresholds: any): boolean {
 }
 
 export interface MetricNames {
-  /** Names the daemon's /metrics declares (its `# TYPE` lines). */
+  /** Names the daemon's /metrics declares (its `# TYPE` lines) with the default configuration. */
   exported: Set<string>;
+  /** Names it declares only with a setting: name → the setting as a panel must name it. */
+  optIn?: Map<string, string>;
   /** Names docs/metrics.md documents. */
   documented: Set<string>;
 }
@@ -228,6 +232,10 @@ export function checkDashboard(dashboard: any, names: MetricNames): string[] {
     for (const selector of selectors(expr)) {
       errors.push(...checkScope(where, selector, scopeOf(selector.metric)));
       errors.push(...checkName(where, selector.metric, names));
+      const setting = names.optIn?.get(family(selector.metric));
+      if (setting !== undefined && !String(panel?.description ?? '').includes(setting)) {
+        errors.push(`${where}: ${selector.metric} is exported only with ${setting}, which the panel's description does not say`);
+      }
     }
     for (const match of expr.matchAll(/\b(rate|irate|increase)\s*\(/g)) {
       const call = expr.slice(match.index!, closing(expr, match.index! + match[0].length - 1, '(', ')'));
@@ -270,7 +278,7 @@ export function checkDashboard(dashboard: any, names: MetricNames): string[] {
 function checkName(where: string, name: string, names: MetricNames): string[] {
   const metric = family(name);
   const errors: string[] = [];
-  if (!names.exported.has(metric)) errors.push(`${where}: ${name} is not exported by the daemon`);
+  if (!names.exported.has(metric) && !names.optIn?.has(metric)) errors.push(`${where}: ${name} is not exported by the daemon`);
   if (!names.documented.has(metric)) errors.push(`${where}: ${name} is not documented in docs/metrics.md`);
   return errors;
 }

@@ -32,10 +32,13 @@ function documented(): Set<string> {
   return new Set([...text.matchAll(/^\| `([a-z_:][a-z0-9_:]*)` \|/gm)].map((match) => match[1]!));
 }
 
-/** The names of every metric family the daemon's /metrics declares, after one probe run. */
-async function exportedByDaemon(idp: FixtureIdp, pki: Pki): Promise<Set<string>> {
+/** What a panel must say to use a metric exported only with `metrics.requestHistograms: true`. */
+const REQUEST_HISTOGRAMS = 'metrics.requestHistograms: true';
+
+/** The names of every metric family the daemon's /metrics declares, after one probe run (`metrics`: the config's `metrics:` block). */
+async function exportedByDaemon(idp: FixtureIdp, pki: Pki, metrics = ''): Promise<Set<string>> {
   const config = await parseConfig(
-    `idps:\n  - name: fixture\n    issuer: ${idp.issuer}\n    tls: { caFile: /ca.pem }\n    schedule: "0 0 1 1 *"\n`,
+    `${metrics}idps:\n  - name: fixture\n    issuer: ${idp.issuer}\n    tls: { caFile: /ca.pem }\n    schedule: "0 0 1 1 *"\n`,
     'test.yaml',
     { readFile: async () => pki.rootPem },
   );
@@ -111,7 +114,10 @@ describe('Grafana dashboard', () => {
     before(async () => {
       pki = await createPki();
       idp = await startIdp({ pki });
-      names = { exported: await exportedByDaemon(idp, pki), documented: documented() };
+      const exported = await exportedByDaemon(idp, pki);
+      const withHistograms = await exportedByDaemon(idp, pki, 'metrics:\n  requestHistograms: true\n');
+      const optIn = new Map([...withHistograms].filter((name) => !exported.has(name)).map((name) => [name, REQUEST_HISTOGRAMS]));
+      names = { exported, optIn, documented: documented() };
     });
     after(async () => {
       await idp?.close();
@@ -119,6 +125,7 @@ describe('Grafana dashboard', () => {
 
     test('the dashboard follows every rule, and every metric it uses is exported and documented', () => {
       assert.ok(names.exported.has('oidc_fetch_chain_seconds'), 'the /metrics text was read');
+      assert.deepEqual([...names.optIn!.keys()], ['oidc_check_duration_seconds'], 'the per-check histograms are opt-in');
       assert.ok(names.documented.has('oidc_fetch_chain_seconds'), 'docs/metrics.md was read');
       const errors = checkDashboard(dashboard, names);
       assert.deepEqual(errors, [], `dashboard rules:\n${errors.join('\n')}`);
@@ -183,6 +190,22 @@ describe('Grafana dashboard', () => {
         target.expr = target.expr.replace(/^max by \(check, phase\) \((.*)\)$/, '$1');
       });
       assert.ok(raw.some((error) => error.includes('neither aggregated across IdPs nor limited')), raw.join('; '));
+    });
+
+    test('the checker catches a panel using an opt-in metric without saying which setting it needs', () => {
+      const histogram = 'topk(10, histogram_quantile(0.99, sum by (idp, check, le) (rate(oidc_check_duration_seconds_bucket{cluster=~"$cluster", job=~"$job", instance=~"$instance", idp=~"$idp"}[$__rate_interval]))))';
+      const silent = broken((copy) => {
+        const panel = panelNamed(copy, /^Request duration of the last run/);
+        panel.targets[0].expr = histogram;
+        panel.description = 'p99 of each request.';
+      });
+      assert.ok(silent.some((error) => error.includes(`oidc_check_duration_seconds_bucket is exported only with ${REQUEST_HISTOGRAMS}`)), silent.join('; '));
+      const said = broken((copy) => {
+        const panel = panelNamed(copy, /^Request duration of the last run/);
+        panel.targets[0].expr = histogram;
+        panel.description = `p99 of each request. Needs ${REQUEST_HISTOGRAMS} in the daemon configuration.`;
+      });
+      assert.deepEqual(said, []);
     });
 
     test('the checker catches a latency panel without its 5 s line, and a metric nobody exports', () => {

@@ -1,11 +1,15 @@
 /**
  * The daemon against the real Prometheus tools (Debian `prometheus`, docs/architecture.md, "Tests"):
- * `promtool check metrics` accepts the daemon's own /metrics (lint warnings count as
- * failures), and a real Prometheus scrapes it and answers `oidc_check_success` for a
- * healthy IdP, a non-cacheable one, one whose JWKS answers 500 and an unreachable one.
+ * `promtool check metrics` accepts the daemon's own /metrics, plain and gzip-compressed
+ * (lint warnings count as failures), and a real Prometheus scrapes it and answers
+ * `oidc_check_success` for a healthy IdP, a non-cacheable one, one whose JWKS answers 500
+ * and an unreachable one; through a recording proxy, Prometheus asks for gzip and gets it.
  */
 import assert from 'node:assert/strict';
+import { connect, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { createPki } from '../../src/lab/pki.js';
 import { refusedPort, startIdp, type FixtureIdp } from '../../src/lab/idp-server.js';
 import { binaryOptions, requireBinary } from '../fixtures/binaries.js';
@@ -25,6 +29,60 @@ const EXPECTED: Record<string, { discovery: string; jwks: string }> = {
 interface PromSample {
   metric: Record<string, string>;
   value: [number, string];
+}
+
+/**
+ * A TCP proxy to `port` that keeps the head (first 4 kB) of what each side sent on each
+ * connection: enough to read a scrape's request and response headers.
+ */
+async function recordingProxy(port: number): Promise<{ port: number; requests: string[]; responses: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
+  const responses: string[] = [];
+  const head = (list: string[]) => {
+    const index = list.push('') - 1;
+    return (chunk: Buffer) => {
+      if (list[index]!.length < 4096) list[index] += chunk.toString('latin1');
+    };
+  };
+  const sockets = new Set<Socket>();
+  const server: Server = createTcpServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    }
+    client.on('data', head(requests));
+    upstream.on('data', head(responses));
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests,
+    responses,
+    // Prometheus keeps its scrape connections open: end them, or close() waits for them.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+/** GET with `Accept-Encoding: gzip`; the raw body and its Content-Encoding. */
+function getGzip(url: string): Promise<{ encoding: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { 'accept-encoding': 'gzip' }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 describe('Prometheus and promtool against the daemon', binaryOptions('prometheus', 'promtool'), () => {
@@ -90,15 +148,20 @@ describe('Prometheus and promtool against the daemon', binaryOptions('prometheus
     assert.match(body, /^process_cpu_seconds_total /m, 'default process metrics are exported');
   });
 
-  test('promtool check metrics passes on the real /metrics, with no lint warnings', async (t) => {
+  test('promtool check metrics passes on the real /metrics, plain and gzip-compressed, with no lint warnings', async (t) => {
     const promtool = requireBinary(t, 'promtool');
     if (promtool === null) return;
-    const body = await scrape();
-    const result = await runProcess(promtool, ['check', 'metrics'], { input: body });
-    const problems = `${result.stdout}${result.stderr}`.trim();
-    // Lint findings count as failures too: promtool prints nothing for clean metrics.
-    if (problems !== '' || result.code !== 0) {
-      assert.fail(`promtool check metrics exited ${result.code} and reported:\n${problems}`);
+    const compressed = await getGzip(`${daemon.baseUrl}/metrics`);
+    assert.equal(compressed.encoding, 'gzip');
+    const bodies = { plain: await scrape(), gzip: gunzipSync(compressed.body).toString('utf8') };
+    for (const [name, body] of Object.entries(bodies)) {
+      assert.match(body, /^oidc_check_success\{idp="healthy",check="jwks"\} 1$/m, name);
+      const result = await runProcess(promtool, ['check', 'metrics'], { input: body });
+      const problems = `${result.stdout}${result.stderr}`.trim();
+      // Lint findings count as failures too: promtool prints nothing for clean metrics.
+      if (problems !== '' || result.code !== 0) {
+        assert.fail(`${name}: promtool check metrics exited ${result.code} and reported:\n${problems}`);
+      }
     }
   });
 
@@ -106,6 +169,8 @@ describe('Prometheus and promtool against the daemon', binaryOptions('prometheus
     const binary = requireBinary(t, 'prometheus');
     if (binary === null) return;
     const port = await freePort();
+    const proxy = await recordingProxy(daemon.port);
+    t.after(() => proxy.close());
     const configFile = await dir.write(
       'prometheus.yml',
       [
@@ -117,6 +182,9 @@ describe('Prometheus and promtool against the daemon', binaryOptions('prometheus
         '  - job_name: idp-canary',
         '    static_configs:',
         `      - targets: ["127.0.0.1:${daemon.port}"]`,
+        '  - job_name: idp-canary-via-proxy',
+        '    static_configs:',
+        `      - targets: ["127.0.0.1:${proxy.port}"]`,
         '',
       ].join('\n'),
     );
@@ -169,8 +237,19 @@ describe('Prometheus and promtool against the daemon', binaryOptions('prometheus
     }
 
     const cacheable = JSON.parse(
-      (await http(`${api}/api/v1/query?query=${encodeURIComponent('oidc_check_cacheable{check="jwks"} == 0')}`)).text,
+      (await http(`${api}/api/v1/query?query=${encodeURIComponent('oidc_check_cacheable{job="idp-canary",check="jwks"} == 0')}`)).text,
     ) as { data: { result: PromSample[] } };
     assert.deepEqual(cacheable.data.result.map((sample) => sample.metric.idp), ['nocache']);
+
+    // Prometheus asks for gzip; the daemon answers with it, and Prometheus reads it.
+    const viaProxy = await waitFor('a sample scraped through the proxy', async () => {
+      const response = JSON.parse((await http(`${api}/api/v1/query?query=${encodeURIComponent('oidc_check_success{job="idp-canary-via-proxy"}')}`)).text) as {
+        data: { result: PromSample[] };
+      };
+      return response.data.result.length >= 2 * Object.keys(EXPECTED).length ? response.data.result : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 }).catch(failWith);
+    assert.equal(viaProxy.length, 2 * Object.keys(EXPECTED).length);
+    assert.ok(proxy.requests.some((head) => /^GET \/metrics HTTP\/1\.1\r\n[\s\S]*\r\naccept-encoding: *[^\r]*\bgzip\b/i.test(head)), proxy.requests[0]?.slice(0, 400));
+    assert.ok(proxy.responses.some((head) => /^HTTP\/1\.1 200 [^\r]*\r\n[\s\S]*\r\ncontent-encoding: gzip\r\n/i.test(head)), proxy.responses[0]?.slice(0, 400));
   });
 });

@@ -48,7 +48,8 @@ test('records a run, replaces key series on rotation, and forgets a removed IdP'
   assert.match(text, /^oidc_jwks_key_info\{idp="a",kid="k1",kty="RSA",alg="RS256"\} 1$/m);
   assert.match(text, /^oidc_fetch_chain_seconds\{idp="a"\} 0.424$/m);
   assert.match(text, /^oidc_check_phase_seconds\{idp="a",check="jwks",phase="processing"\} 0.2$/m);
-  assert.match(text, /^oidc_fetch_chain_duration_seconds_bucket\{idp="a",le="0.5"\} 1$/m);
+  assert.match(text, /^oidc_fetch_chain_duration_seconds_bucket\{idp="a",le="1"\} 1$/m);
+  assert.doesNotMatch(text, /oidc_check_duration_seconds/, 'per-check request histograms are opt-in');
   assert.match(text, /^oidc_jwks_changes_total\{idp="a"\} 0$/m);
   assert.match(text, /^oidc_tls_chain_publicly_trusted\{idp="a",check="jwks"\} 0$/m);
 
@@ -93,6 +94,10 @@ test('failures count by reason and a skipped JWKS counts no failure', async () =
   assert.match(text, /^oidc_check_success\{idp="c",check="jwks"\} 0$/m);
   assert.doesNotMatch(text, /oidc_check_failures_total\{idp="c",check="jwks"/);
   assert.match(text, /^oidc_check_status_code\{idp="c",check="discovery"\} 0$/m);
+  assert.match(text, /^oidc_check_last_run_timestamp_seconds\{idp="c",check="discovery"\} 1800000000$/m);
+  assert.doesNotMatch(text, /oidc_check_last_run_timestamp_seconds\{idp="c",check="jwks"\}/, 'one run timestamp per IdP');
+  metrics.recordIdp(result('c'));
+  assert.doesNotMatch(await metrics.render(), /oidc_check_status_code\{idp="c"/, 'a pass (a 200) leaves no status series');
 });
 
 test('at most 100 key series per IdP', async () => {
