@@ -159,6 +159,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
   }
 
   const families = Object.values(m);
+  let lastExpositionChars: number | null = null;
   /** The families /metrics exports: an opt-in family that is off is left out, header and all. */
   const exported = () => (requestHistograms ? families : families.filter((metric) => metric !== m.checkDuration));
   return {
@@ -170,7 +171,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
      * a turn between them.
      */
     async *chunks(): AsyncGenerator<string> {
-      if (registry.getMetricsAsArray().length > 0) yield await registry.metrics();
+      let total = 0;
+      if (registry.getMetricsAsArray().length > 0) {
+        const text = await registry.metrics();
+        total += text.length;
+        yield text;
+      }
       let pending: string[] = [];
       let size = 0;
       for (const metric of exported()) {
@@ -178,13 +184,20 @@ export function createMetrics(registry: Registry, options: MetricsOptions) {
           pending.push(piece);
           size += piece.length;
           if (size >= CHUNK_CHARS) {
+            total += size;
             yield pending.join('');
             pending = [];
             size = 0;
           }
         }
       }
+      total += size;
       if (pending.length > 0) yield pending.join('');
+      lastExpositionChars = total;
+    },
+    /** Characters of the last exposition rendered in full; null before the first. */
+    get lastExpositionChars(): number | null {
+      return lastExpositionChars;
     },
     /** The whole text exposition as one string. */
     async render(): Promise<string> {

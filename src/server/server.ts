@@ -12,16 +12,18 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { App } from '../daemon/app.js';
 import { OPEN_ROUTES, challenges, isAuthorized } from './auth.js';
-import { acceptsGzip, gzipped } from './compression.js';
+import { acceptsGzip, GZIP_MAX_CHARS, gzipped } from './compression.js';
 import { STATUS_PAGE_CSP, statusPageParts } from './status-page/page.js';
 import { inChunks, statusJsonChunks } from './status-json.js';
 
 export interface ServerDeps {
   app: App;
   logger: Logger;
+  /** Largest exposition sent gzip-compressed, in characters; default {@link GZIP_MAX_CHARS}. */
+  gzipMaxChars?: number;
 }
 
-export function createServer({ app }: ServerDeps): FastifyInstance {
+export function createServer({ app, gzipMaxChars = GZIP_MAX_CHARS }: ServerDeps): FastifyInstance {
   // Request logs would add a line per scrape; the daemon logs state changes instead.
   const options = { logger: false, bodyLimit: 1024 } as const;
   const tls = app.config.server.tls;
@@ -48,11 +50,13 @@ export function createServer({ app }: ServerDeps): FastifyInstance {
   });
 
   // The text format 0.0.4 whatever the scraper prefers: OpenMetrics would add nothing
-  // this exposition uses (docs/metrics.md); gzip when asked, still streamed.
+  // this exposition uses (docs/metrics.md); gzip when asked, still streamed, as long as
+  // the last exposition was small enough for compression to fit the scrape's time.
   server.get('/metrics', async (request, reply) => {
+    const size = app.metrics.lastExpositionChars;
     const body = Readable.from(app.metrics.chunks(), { objectMode: false });
     reply.type(app.metrics.contentType).header('vary', 'accept-encoding');
-    if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(body);
+    if (!acceptsGzip(request.headers['accept-encoding']) || (size !== null && size > gzipMaxChars)) return reply.send(body);
     return reply.header('content-encoding', 'gzip').send(gzipped(body));
   });
 

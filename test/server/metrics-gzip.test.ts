@@ -57,7 +57,8 @@ describe('/metrics gzip on a real socket', () => {
 
   before(async () => {
     const { app, log } = testApp(await parseConfig('', 'empty.yaml'));
-    server = createServer({ app, logger: log.logger });
+    // No size limit here: these tests are about the encoding (the limit has its own test).
+    server = createServer({ app, logger: log.logger, gzipMaxChars: Number.POSITIVE_INFINITY });
     // The series of many healthy IdPs, as their runs would set them.
     for (let index = 0; index < IDPS; index++) app.metrics.recordIdp(result(`idp-${index}`, index));
     await server.listen({ host: '127.0.0.1', port: 0 });
@@ -110,6 +111,26 @@ describe('/metrics gzip on a real socket', () => {
     const after = await get(url, { 'accept-encoding': 'gzip' });
     assert.equal(after.status, 200);
     assert.match(gunzipSync(after.body).toString('utf8'), /^oidc_fetch_chain_seconds\{idp="idp-1999"\} /m);
+  });
+});
+
+describe('/metrics gzip only up to a size', () => {
+  test('once an exposition was larger than gzipMaxChars, scrapes get plain text; below it, gzip', async () => {
+    const { app, log } = testApp(await parseConfig('', 'empty.yaml'));
+    for (let index = 0; index < 20; index++) app.metrics.recordIdp(result(`idp-${index}`, index));
+    const size = (await app.metrics.render()).length;
+    for (const [limit, encoding] of [[size - 1, undefined], [size + 1_000, 'gzip']] as const) {
+      const server = createServer({ app, logger: log.logger, gzipMaxChars: limit });
+      try {
+        await server.listen({ host: '127.0.0.1', port: 0 });
+        const response = await get(`http://127.0.0.1:${(server.server.address() as AddressInfo).port}/metrics`, { 'accept-encoding': 'gzip' });
+        assert.equal(response.headers['content-encoding'], encoding, `limit ${limit}, exposition ${size}`);
+        const text = encoding === undefined ? response.body.toString('utf8') : gunzipSync(response.body).toString('utf8');
+        assert.equal(parseExposition(text).filter((sample) => sample.name === 'oidc_fetch_chain_seconds').length, 20);
+      } finally {
+        await server.close();
+      }
+    }
   });
 });
 
