@@ -15,7 +15,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '../src/daemon/app.js';
 import { parseConfig, type Config } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
-import { maxJitterMs } from '../src/schedule/spread.js';
 import { LAG_THRESHOLD_SECONDS } from '../src/probes/loop-lag.js';
 import type { TracedRequest } from '../src/probes/probe-thread.js';
 import { createDaemon } from '../src/cli/run.js';

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, type buildConnector } from 'undici';
 import { createChainCache } from '../src/http/tls-chain.js';
 import { CHAIN_REFRESH_MS } from '../src/http/timed-request.js';
+import { createSecureContexts, connectTls } from '../src/http/tls-connect.js';
 import type { PhaseTimings } from '../src/http/types.js';
 
 export interface UndiciOutcome {
@@ -30,16 +31,7 @@ const seconds = (ms: number) => Math.max(0, ms) / 1000;
 /** The twin of `createHttp()`: the same connection work, undici's framing. */
 export function createUndiciHttp(userAgent = 'idp-canary') {
   const now = () => performance.now();
-  const contexts = new Map<string, tls.SecureContext>();
-  const contextFor = (ca: string | undefined): tls.SecureContext => {
-    const key = ca ?? '';
-    let context = contexts.get(key);
-    if (!context) {
-      context = tls.createSecureContext(ca === undefined ? {} : { ca: [...tls.rootCertificates, ca] });
-      contexts.set(key, context);
-    }
-    return context;
-  };
+  const contextFor = createSecureContexts();
   const chains = createChainCache({ refreshMs: CHAIN_REFRESH_MS, now });
 
   return async function undiciFetch(url: string, options: { maxBodyBytes: number; ca?: string }): Promise<UndiciOutcome> {
@@ -68,16 +60,8 @@ export function createUndiciHttp(userAgent = 'idp-canary') {
       raw.once('error', (error) => callback(error, null));
       raw.once('connect', () => {
         marks.connected = read();
-        const secure = tls.connect({
-          socket: raw,
-          servername: net.isIP(hostname) ? undefined : hostname,
-          ALPNProtocols: ['http/1.1'],
-          rejectUnauthorized: false,
-          secureContext: contextFor(options.ca),
-          checkServerIdentity: () => undefined,
-        });
-        // As the daemon does: spares Node's read of the whole peer chain (see timed-request.ts).
-        secure.isSessionReused = () => true;
+        // The daemon's own handshake (src/http/tls-connect.ts).
+        const secure = connectTls(raw, hostname, contextFor(options.ca));
         secure.once('error', (error) => callback(error, null));
         secure.once('secureConnect', () => {
           marks.secured = read();

@@ -16,6 +16,7 @@
  * (which includes the proxy's own resolution of and connection to the IdP), `tls` the
  * handshake with the IdP through the tunnel; `processing` and `transfer` as always.
  */
+import { createSecureContexts, connectTls } from './tls-connect.js';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -155,17 +156,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
   // Building a SecureContext parses the whole trust store: do it once per CA, not per
   // request. Sharing a context does not resume sessions (a client resumes only when
   // handed a session), so every connection still makes a full handshake, as STS does.
-  const contexts = new Map<string, tls.SecureContext>();
-  const contextFor = (ca: string | undefined): tls.SecureContext => {
-    const key = ca ?? '';
-    let context = contexts.get(key);
-    if (!context) {
-      context = tls.createSecureContext(ca === undefined ? {} : { ca: [...tls.rootCertificates, ca] });
-      if (contexts.size >= 100) contexts.clear();
-      contexts.set(key, context);
-    }
-    return context;
-  };
+  const contextFor = createSecureContexts();
 
   const chains = createChainCache({ refreshMs: deps.chainRefreshMs ?? CHAIN_REFRESH_MS, now });
 
@@ -272,23 +263,7 @@ export function createHttp(deps: HttpDeps = {}): HttpFetch {
             return;
           }
           stage = 'tls';
-          const secure = tls.connect({
-            socket: raw,
-            servername: net.isIP(hostname) ? undefined : hostname,
-            ALPNProtocols: ['http/1.1'],
-            // Verified below, so that the chain is recorded even when it is rejected.
-            rejectUnauthorized: false,
-            secureContext: contextFor(options.ca),
-            // The name is checked below, against the leaf.
-            checkServerIdentity: () => undefined,
-          });
-          // When OpenSSL verified the chain, Node reads the whole peer chain (the dearest
-          // call of a connection) only to hand it to checkServerIdentity, and skips that
-          // for a resumed session. No session is ever offered here, so nothing resumes;
-          // the name is checked below against the leaf, and the chain read through the
-          // cache. Saying "resumed" spares Node's read; OpenSSL's verdict (authorized,
-          // authorizationError) is untouched.
-          secure.isSessionReused = () => true;
+          const secure = connectTls(raw, hostname, contextFor(options.ca));
           socket = secure;
           secure.once('error', (error) => reject(new StageError('tls', errorCode(error), errorText(error))));
           secure.once('secureConnect', () => {
