@@ -13,7 +13,7 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import { createServer as createNetServer, isIPv6 } from 'node:net';
+import { connect, createServer as createNetServer, isIPv6 } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
@@ -562,6 +562,14 @@ export async function startIdp(options: StartIdpOptions): Promise<FixtureIdp> {
  * machine that is rare enough.
  */
 export async function refusedPort(): Promise<number> {
+  // Port 1 (tcpmux) is below the ephemeral range, so no other test's listen(0) can take
+  // it between this call and the connection; use it when it refuses, as it does almost
+  // everywhere.
+  return (await refuses(1)) ? 1 : freeLoopbackPort();
+}
+
+/** A loopback port that was free a moment ago (the system's pick in the ephemeral range). */
+export async function freeLoopbackPort(): Promise<number> {
   const server = createNetServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -570,4 +578,16 @@ export async function refusedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Whether a connection to 127.0.0.1:`port` is refused. */
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
 }
